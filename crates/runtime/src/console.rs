@@ -1,0 +1,1 @@
+//! Pseudo-terminals: allocate in the container, send the master over the console socket.

@@ -1,0 +1,1 @@
+//! The container init between clone and execve.

@@ -1,0 +1,36 @@
+//! berth-runtime: the OCI runtime as a library.
+//!
+//! Turns an OCI bundle (config.json + rootfs) into an isolated process and manages its
+//! lifecycle (create/start/kill/delete/exec/pause/update). The runc-compatible binary in
+//! `crates/runtime-cli` and the per-container shim both call this crate; it knows nothing
+//! about images, networks or HTTP. All `unsafe` lives in [`sys`].
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+/// cgroups v1 and v2: create, limit, account, freeze, destroy.
+pub mod cgroups;
+/// Loading and validating `config.json`; every error names the field and value.
+pub mod config;
+/// Pseudo-terminals for `process.terminal` and the console socket hand-off.
+pub mod console;
+/// The container verbs: one file per operation.
+pub mod container;
+/// Top-level error type returned by the container verbs.
+pub mod error;
+/// OCI lifecycle hooks, run with the state JSON on stdin.
+pub mod hooks;
+/// Code that runs in the new container process between clone and execve.
+mod init;
+/// Re-executing from a sealed memfd copy of the runtime binary (CVE-2019-5736).
+pub mod sealed_exe;
+/// Seccomp: spec → BPF compiler with a per-profile cache, and the loader.
+pub mod seccomp;
+/// The on-disk container state records under the runtime root.
+pub mod state;
+/// Thin wrappers over raw syscalls; the only place `unsafe` is allowed.
+#[allow(unsafe_code)]
+pub mod sys;
+
+pub use container::{CreateOptions, ExecOptions, Runtime};
+pub use error::Error;
+pub use state::{ContainerState, Status};

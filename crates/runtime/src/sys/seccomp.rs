@@ -1,0 +1,1 @@
+//! seccomp(2). Filled in by the seccomp work item.
