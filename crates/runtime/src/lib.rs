@@ -7,8 +7,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-/// cgroups v1 and v2: create, limit, account, freeze, destroy.
-pub mod cgroups;
 /// Loading and validating `config.json`; every error names the field and value.
 pub mod config;
 /// Pseudo-terminals for `process.terminal` and the console socket hand-off.
@@ -23,14 +21,16 @@ pub mod hooks;
 mod init;
 /// Re-executing from a sealed memfd copy of the runtime binary (CVE-2019-5736).
 pub mod sealed_exe;
-/// Seccomp: spec → BPF compiler with a per-profile cache, and the loader.
-pub mod seccomp;
 /// The on-disk container state records under the runtime root.
 pub mod state;
 /// Thin wrappers over raw syscalls; the only place `unsafe` is allowed.
 #[allow(unsafe_code)]
 pub mod sys;
 
+/// cgroups v1 and v2 (the `berth-cgroups` crate).
+pub use berth_cgroups as cgroups;
+/// Seccomp compiler and loader (the `berth-seccomp` crate).
+pub use berth_seccomp as seccomp;
 pub use container::{CreateOptions, ExecOptions, Runtime};
 pub use error::Error;
 pub use state::{ContainerState, Status};

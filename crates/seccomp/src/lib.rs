@@ -1,7 +1,9 @@
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 //! Seccomp: compile the spec's `linux.seccomp` section to a BPF program, cache it by
 //! profile hash, and load it in the container init just before execve.
 //!
-//! INTERFACE STUB — implemented by the seccomp work item.
+//! INTERFACE STUB — to be implemented.
 
 use std::path::Path;
 

@@ -1,3 +1,5 @@
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
 //! cgroups v1 and v2 for one container: create, apply limits, join, account, freeze, destroy.
 //!
 //! Runs in the runtime process (host namespaces). The hierarchy is detected at run time

@@ -1,1 +1,0 @@
-//! seccomp(2). Filled in by the seccomp work item.
