@@ -15,6 +15,10 @@ pub mod console;
 pub mod container;
 /// Top-level error type returned by the container verbs.
 pub mod error;
+/// The default config.json printed by `spec` (like runc's).
+pub mod default_spec;
+/// The OCI runtime features document printed by `features`.
+pub mod features;
 /// OCI lifecycle hooks, run with the state JSON on stdin.
 pub mod hooks;
 /// Code that runs in the new container process between clone and execve.

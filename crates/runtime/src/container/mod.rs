@@ -138,16 +138,5 @@ impl Runtime {
     }
 }
 
-/// The default config.json printed by `spec`, like runc's (`rootless` adds a user namespace).
-pub fn default_spec(rootless: bool) -> oci_spec::runtime::Spec {
-    let _ = rootless;
-    todo!()
-}
-
-/// The JSON printed by `features` (OCI runtime features document).
-pub fn features() -> serde_json::Value {
-    todo!()
-}
-
 #[allow(dead_code)]
 fn _path(_: &Path) {}
