@@ -25,6 +25,10 @@ pub mod hooks;
 mod init;
 /// Re-executing from a sealed memfd copy of the runtime binary (CVE-2019-5736).
 pub mod sealed_exe;
+/// The device cgroup rules every container gets on top of the spec's.
+pub mod device_rules;
+/// Applying process rlimits, clamped to what the host allows.
+pub mod rlimits;
 /// The on-disk container state records under the runtime root.
 pub mod state;
 /// Thin wrappers over raw syscalls; the only place `unsafe` is allowed.

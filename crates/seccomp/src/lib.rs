@@ -3,35 +3,38 @@
 //! Seccomp: compile the spec's `linux.seccomp` section to a BPF program, cache it by
 //! profile hash, and load it in the container init just before execve.
 //!
-//! INTERFACE STUB — to be implemented.
+//! Compiling runs in berthd (or the runtime before clone) and uses libseccomp only to
+//! generate the program, never to load it or to set no_new_privs; loading runs in the
+//! container init. Docker's default profile is embedded, with a converter from Docker's
+//! profile format (`archMap`, `includes`/`excludes`) to the OCI section. SCMP_ACT_NOTIFY
+//! (user-notification agents) is deliberately not supported.
 
-use std::path::Path;
+/// Turning BPF generation over to libseccomp and exporting the program.
+mod bpf;
+/// The on-disk cache of compiled programs.
+mod cache;
+/// `compile`: validate, consult the cache, generate.
+mod compile;
+/// Docker's profile format, the embedded default profile and the OCI conversion.
+mod docker_profile;
+/// The compile/load error type.
+mod error;
+/// Kernel `major.minor` versions for `minKernel` conditions.
+mod kernel_version;
+/// `load`: install a compiled filter with seccomp(2).
+mod load;
+/// Validation of `linux.seccomp` into a pure filter plan.
+mod plan;
+/// Raw syscalls (the only place with `unsafe`).
+#[allow(unsafe_code)]
+mod sys;
 
-use oci_spec::runtime::LinuxSeccomp;
-
-/// Errors from compiling or loading a seccomp profile.
-#[derive(Debug, thiserror::Error)]
-pub enum SeccompError {
-    /// Placeholder until implemented.
-    #[error("seccomp not implemented")]
-    Unimplemented,
-}
-
-/// A compiled filter: raw `struct sock_filter` instructions plus the seccomp(2) flags.
-#[derive(Debug, Clone)]
-pub struct CompiledFilter {
-    /// Little-endian `struct sock_filter` array (8 bytes per instruction).
-    pub program: Vec<u8>,
-    /// SECCOMP_FILTER_FLAG_* bits from `linux.seccomp.flags`.
-    pub flags: u32,
-}
-
-/// Validate and compile `profile`; reuse `cache_dir/<sha256>.bpf` when present.
-pub fn compile(_profile: &LinuxSeccomp, _cache_dir: Option<&Path>) -> Result<CompiledFilter, SeccompError> {
-    Err(SeccompError::Unimplemented)
-}
-
-/// Install `filter` on the calling thread. Async-signal-safe enough to call after clone.
-pub fn load(_filter: &CompiledFilter) -> Result<(), SeccompError> {
-    Err(SeccompError::Unimplemented)
-}
+pub use cache::CacheError;
+pub use compile::{compile, compile_with_status, CacheStatus, CompiledFilter};
+pub use docker_profile::{
+    docker_default_profile, docker_profile_to_oci, docker_profile_to_oci_for, native_docker_arch,
+    ProfileError, ProfileTarget, DOCKER_DEFAULT_PROFILE_JSON,
+};
+pub use error::SeccompError;
+pub use kernel_version::{KernelVersion, KernelVersionError, ParseKernelVersionError};
+pub use load::{load, unsupported_flags};

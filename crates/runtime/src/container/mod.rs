@@ -3,13 +3,16 @@
 //! Runs in the runtime process on the host. [`Runtime`] is the context (runtime root
 //! directory, cache directories); there is no process-global state.
 
-use std::path::{Path, PathBuf};
+mod create;
+mod delete;
+mod exec;
+mod kill;
+mod query;
+mod run;
+mod start;
+mod wait;
 
-use oci_spec::runtime::{LinuxResources, Process};
-
-use crate::cgroups::Stats;
-use crate::error::Result;
-use crate::state::ContainerState;
+use std::path::PathBuf;
 
 /// The runtime context: where state records and caches live.
 #[derive(Debug, Clone)]
@@ -31,7 +34,7 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     /// Number of fds after stdio (3..3+n) passed through to the container.
     pub preserve_fds: u32,
-    /// Use chroot-like MS_MOVE instead of pivot_root (for ramfs roots).
+    /// Use MS_MOVE + chroot instead of pivot_root (for ramfs roots).
     pub no_pivot: bool,
 }
 
@@ -49,7 +52,7 @@ pub struct ExecOptions {
 }
 
 impl Runtime {
-    /// A runtime rooted at `root` (created on first use, mode 0700).
+    /// A runtime rooted at `root` (created on first use).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
@@ -58,85 +61,44 @@ impl Runtime {
     pub fn seccomp_cache_dir(&self) -> PathBuf {
         self.root.join(".seccomp-cache")
     }
-
-    /// Load a container's record with its status refreshed from the live system.
-    pub fn load(&self, id: &str) -> Result<ContainerState> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Create the container: the init is set up and waits for `start`. Returns its state.
-    pub fn create(&self, opts: &CreateOptions) -> Result<ContainerState> {
-        let _ = opts;
-        todo!()
-    }
-
-    /// Release a created container's init to execve the user process.
-    pub fn start(&self, id: &str) -> Result<()> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Create and start; unless `detach`, wait and return the exit code (128+signal if killed).
-    pub fn run(&self, opts: &CreateOptions, detach: bool) -> Result<i32> {
-        let _ = (opts, detach);
-        todo!()
-    }
-
-    /// All containers under the root, statuses refreshed.
-    pub fn list(&self) -> Result<Vec<ContainerState>> {
-        todo!()
-    }
-
-    /// Send `signal` to the init, or with `all` to every process in the container's cgroup.
-    pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
-        let _ = (id, signal, all);
-        todo!()
-    }
-
-    /// Remove every trace of a stopped (or created) container; `force` kills a running one.
-    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
-        let _ = (id, force);
-        todo!()
-    }
-
-    /// Run an additional process inside the container. Returns the exit code unless
-    /// `opts.detach`, in which case returns 0 once the process has started.
-    pub fn exec(&self, id: &str, process: &Process, opts: &ExecOptions) -> Result<i32> {
-        let _ = (id, process, opts);
-        todo!()
-    }
-
-    /// Freeze all processes of the container.
-    pub fn pause(&self, id: &str) -> Result<()> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Thaw a paused container.
-    pub fn resume(&self, id: &str) -> Result<()> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Host pids of every process in the container.
-    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Resource usage from the container's cgroup.
-    pub fn stats(&self, id: &str) -> Result<Stats> {
-        let _ = id;
-        todo!()
-    }
-
-    /// Change the container's resource limits.
-    pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
-        let _ = (id, resources);
-        todo!()
-    }
 }
 
-#[allow(dead_code)]
-fn _path(_: &Path) {}
+/// Current time as RFC 3339 UTC with nanoseconds, as runc writes `created`.
+pub(crate) fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = i64::try_from(now.as_secs()).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z", rem / 3600, rem % 3600 / 60, rem % 60, now.subsec_nanos())
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The invoking user's name (or uid), for `list`'s OWNER column.
+pub(crate) fn owner() -> String {
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_785), (2026, 11, 28));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,3 +1,13 @@
 //! Thin, documented wrappers over raw system calls. Only this module may use `unsafe`.
 //!
-//! Each file covers one kernel area; wrappers take and return owned fds where they can.
+//! Each file covers one kernel area. Most calls go through `nix`; what it lacks
+//! (clone3, close_range, setdomainname, TIOCSCTTY) is wrapped here.
+
+/// clone3(2) with namespace flags and CLONE_INTO_CGROUP.
+pub mod clone;
+/// close_range(2) and fd hygiene before execve.
+pub mod fd;
+/// setdomainname(2).
+pub mod uts;
+/// Controlling-terminal ioctls.
+pub mod tty;

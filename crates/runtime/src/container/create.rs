@@ -1,0 +1,245 @@
+//! `create`: validate the bundle, make the cgroup, clone the init into its namespaces,
+//! drive the handshake (id maps, cgroup join, hooks) and leave the init waiting.
+//!
+//! Runs in the runtime process. Everything created here is owned by [`Rollback`] until
+//! the init reports Ready: on any error the init is killed and reaped, the cgroup and
+//! the state directory are removed, so a failed create leaves nothing behind.
+
+use std::fs;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType};
+
+use super::{CreateOptions, Runtime};
+use crate::cgroups::Cgroup;
+use crate::config;
+use crate::error::{Error, Result};
+use crate::hooks::{self, Kind};
+use crate::init::sync::{self, Channel, Msg};
+use crate::init::{self, CgroupMountPlan, InitArgs, StartGate};
+use crate::state::{self, ContainerState, Status};
+use crate::sys::clone::{fork_into, Forked};
+
+/// A created container whose init waits at its start gate.
+#[derive(Debug)]
+pub(super) struct Created {
+    pub state: ContainerState,
+    /// Parent end of the handshake (used by `run` to send Start).
+    pub channel: Channel,
+}
+
+/// Undo list for a create in progress; disarmed once the init is Ready.
+struct Rollback {
+    dir: Option<PathBuf>,
+    cgroup: Option<Cgroup>,
+    child: Option<Pid>,
+}
+
+impl Drop for Rollback {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            let _ = cg.destroy();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+impl Runtime {
+    /// Create the container: the init is set up and waits for `start`. Returns its state.
+    pub fn create(&self, opts: &CreateOptions) -> Result<ContainerState> {
+        self.create_with_gate(opts, true).map(|c| c.state)
+    }
+
+    pub(super) fn create_with_gate(&self, opts: &CreateOptions, fifo_gate: bool) -> Result<Created> {
+        state::validate_id(&opts.id)?;
+        let bundle = config::load(&opts.bundle)?;
+        let spec = &bundle.spec;
+        let process = spec.process().as_ref().ok_or(Error::Unsupported("a config without process"))?;
+        let linux = spec.linux().as_ref();
+        let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
+            Some(profile) => Some(crate::seccomp::compile(profile, Some(&self.seccomp_cache_dir()))?),
+            None => None,
+        };
+        let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
+            (true, Some(path)) => Some(crate::console::connect(path)?),
+            (true, None) => return Err(crate::console::ConsoleError::NoSocket.into()),
+            (false, _) => None,
+        };
+
+        fs::DirBuilder::new().recursive(true).mode(0o711).create(&self.root).map_err(|e| Error::sys(format!("create runtime root {}", self.root.display()), e))?;
+        let dir = state::dir(&self.root, &opts.id);
+        match fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(opts.id.clone())),
+            Err(e) => return Err(Error::sys(format!("create state dir {}", dir.display()), e)),
+        }
+        let mut rollback = Rollback { dir: Some(dir.clone()), cgroup: None, child: None };
+
+        let cgroup_path = linux
+            .and_then(|l| l.cgroups_path().clone())
+            .unwrap_or_else(|| PathBuf::from(format!("/berth/{}", opts.id)));
+        let cgroup = Cgroup::new(&cgroup_path)?;
+        let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
+        let resources = crate::device_rules::with_defaults(linux.and_then(|l| l.resources().as_ref()), &devices);
+        cgroup.create(resources.as_ref())?;
+        rollback.cgroup = Some(cgroup.clone());
+
+        let mut st = ContainerState {
+            oci_version: spec.version().clone(),
+            id: opts.id.clone(),
+            status: Status::Creating,
+            pid: 0,
+            bundle: bundle.dir.clone(),
+            rootfs: bundle.rootfs.clone(),
+            annotations: spec.annotations().clone().unwrap_or_default(),
+            created: super::now_rfc3339(),
+            owner: super::owner(),
+            init_start_time: 0,
+            cgroup_path: cgroup_path.clone(),
+        };
+        state::save(&self.root, &st)?;
+
+        let gate = if fifo_gate {
+            let fifo = dir.join("exec.fifo");
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(|e| Error::sys(format!("mkfifo {}", fifo.display()), e))?;
+            let fd: OwnedFd = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+                .open(&fifo)
+                .map_err(|e| Error::sys("open exec fifo", e))?
+                .into();
+            StartGate::Fifo(fd)
+        } else {
+            StartGate::Channel
+        };
+
+        let namespaces = config::namespaces(spec);
+        let (clone_flags, join) = namespace_plan(&namespaces)?;
+        let new_userns = clone_flags.contains(CloneFlags::CLONE_NEWUSER);
+        let new_cgroupns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
+        let (parent_end, child_end) = sync::pair().map_err(|e| Error::sys("socketpair", e))?;
+        let args = InitArgs {
+            spec: spec.clone(),
+            rootfs: bundle.rootfs.clone(),
+            channel: child_end,
+            gate,
+            console,
+            join,
+            new_userns,
+            new_cgroupns,
+            cgroup_mount: CgroupMountPlan::detect(&cgroup_path, new_cgroupns),
+            seccomp,
+            preserve_fds: opts.preserve_fds,
+            no_pivot: opts.no_pivot,
+        };
+
+        let cgroup_fd = cgroup.clone_into_fd();
+        let (forked, in_cgroup) = fork_into(clone_flags.bits() as u64, cgroup_fd.as_ref().map(|f| f.as_fd()))
+            .map_err(|e| Error::sys(format!("clone3 {clone_flags:?}"), e))?;
+        let pid = match forked {
+            Forked::Child => init::run(args),
+            Forked::Parent(pid) => Pid::from_raw(pid),
+        };
+        drop(args);
+        drop(cgroup_fd);
+        rollback.child = Some(pid);
+
+        if new_userns {
+            let linux = linux.ok_or(Error::Unsupported("a user namespace without linux section"))?;
+            write_id_map(pid, "uid_map", linux.uid_mappings().as_deref().unwrap_or_default())?;
+            write_id_map(pid, "gid_map", linux.gid_mappings().as_deref().unwrap_or_default())?;
+        }
+        if !in_cgroup {
+            cgroup.add_pid(pid.as_raw())?;
+        }
+        parent_end.send(&Msg::Go(Vec::new())).map_err(|e| Error::sys("handshake", e))?;
+        parent_end.expect(Msg::Hooks).map_err(Error::Init)?;
+
+        st.pid = pid.as_raw();
+        st.init_start_time = state::proc_start_time(st.pid).unwrap_or(0);
+        let state_json = serde_json::to_vec(&st.oci()).unwrap_or_default();
+        hooks::run(spec, Kind::Prestart, &state_json)?;
+        hooks::run(spec, Kind::CreateRuntime, &state_json)?;
+        parent_end.send(&Msg::Go(state_json)).map_err(|e| Error::sys("handshake", e))?;
+        parent_end.expect(Msg::Ready).map_err(Error::Init)?;
+
+        st.status = Status::Created;
+        state::save(&self.root, &st)?;
+        if let Some(pid_file) = &opts.pid_file {
+            write_pid_file(pid_file, st.pid)?;
+        }
+        rollback.child = None;
+        rollback.cgroup = None;
+        rollback.dir = None;
+        Ok(Created { state: st, channel: parent_end })
+    }
+}
+
+/// Split the spec's namespaces into clone flags (new ones) and fds to join (by path),
+/// the user namespace first so the others can be joined with its privileges.
+fn namespace_plan(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<(CloneFlags, Vec<(CloneFlags, OwnedFd)>)> {
+    let mut flags = CloneFlags::empty();
+    let mut join = Vec::new();
+    for ns in namespaces {
+        let flag = ns_flag(ns.typ())?;
+        match ns.path() {
+            None if flag == CloneFlags::CLONE_NEWCGROUP => {} // unshared by the init after the cgroup join
+            None => flags |= flag,
+            Some(path) => {
+                let fd: OwnedFd = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(path)
+                    .map_err(|e| Error::sys(format!("open namespace {} {}", ns.typ(), path.display()), e))?
+                    .into();
+                if flag == CloneFlags::CLONE_NEWPID {
+                    // Joining a pid namespace only affects children: do it here so the
+                    // init is born inside it.
+                    nix::sched::setns(&fd, flag).map_err(|e| Error::sys(format!("setns pid {}", path.display()), e))?;
+                } else if flag == CloneFlags::CLONE_NEWUSER {
+                    join.insert(0, (flag, fd));
+                } else {
+                    join.push((flag, fd));
+                }
+            }
+        }
+    }
+    Ok((flags, join))
+}
+
+pub(super) fn ns_flag(t: LinuxNamespaceType) -> Result<CloneFlags> {
+    Ok(match t {
+        LinuxNamespaceType::Pid => CloneFlags::CLONE_NEWPID,
+        LinuxNamespaceType::Network => CloneFlags::CLONE_NEWNET,
+        LinuxNamespaceType::Mount => CloneFlags::CLONE_NEWNS,
+        LinuxNamespaceType::Ipc => CloneFlags::CLONE_NEWIPC,
+        LinuxNamespaceType::Uts => CloneFlags::CLONE_NEWUTS,
+        LinuxNamespaceType::User => CloneFlags::CLONE_NEWUSER,
+        LinuxNamespaceType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        LinuxNamespaceType::Time => return Err(Error::Unsupported("the time namespace")),
+    })
+}
+
+fn write_id_map(pid: Pid, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
+    let data: String = maps.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect();
+    let path = format!("/proc/{pid}/{file}");
+    fs::write(&path, data.as_bytes()).map_err(|e| Error::sys(format!("write {path} ({})", data.trim().replace('\n', ", ")), e))
+}
+
+/// Write the pid file atomically (containerd reads it as soon as create returns).
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("berth-tmp");
+    fs::write(&tmp, pid.to_string()).and_then(|()| fs::rename(&tmp, path)).map_err(|e| Error::sys(format!("write pid file {}", path.display()), e))
+}
