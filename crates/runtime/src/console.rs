@@ -36,13 +36,17 @@ pub enum ConsoleError {
 pub fn connect(path: &Path) -> Result<OwnedFd, ConsoleError> {
     UnixStream::connect(path)
         .map(OwnedFd::from)
-        .map_err(|source| ConsoleError::Connect { path: path.into(), source })
+        .map_err(|source| ConsoleError::Connect {
+            path: path.into(),
+            source,
+        })
 }
 
 /// In the container: open a pty, send the master over `socket`, make the slave our
 /// controlling terminal and stdio. `size` is (height, width) from `process.consoleSize`.
 pub fn setup_in_container(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<(), String> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(|e| format!("open /dev/ptmx: {e}"))?;
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
+        .map_err(|e| format!("open /dev/ptmx: {e}"))?;
     grantpt(&master).map_err(|e| format!("grantpt: {e}"))?;
     unlockpt(&master).map_err(|e| format!("unlockpt: {e}"))?;
     let slave_path = ptsname_r(&master).map_err(|e| format!("ptsname: {e}"))?;
@@ -54,21 +58,34 @@ pub fn setup_in_container(socket: OwnedFd, size: Option<(u16, u16)>) -> Result<(
         .map_err(|e| format!("open {slave_path}: {e}"))?
         .into();
     if let Some((rows, cols)) = size {
-        let ws = nix::pty::Winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
-        crate::sys::tty::set_winsize(slave.as_fd(), &ws).map_err(|e| format!("set console size: {e}"))?;
+        let ws = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        crate::sys::tty::set_winsize(slave.as_fd(), &ws)
+            .map_err(|e| format!("set console size: {e}"))?;
     }
     // Bind the slave over /dev/console if the container has one to cover (runc does too).
     let _ = bind_console(&slave_path);
     let fds = [master.as_raw_fd()];
     let name = IoSlice::new(slave_path.as_bytes());
-    sendmsg::<()>(socket.as_raw_fd(), &[name], &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .map_err(|e| format!("send pty master to console socket: {e}"))?;
+    sendmsg::<()>(
+        socket.as_raw_fd(),
+        &[name],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| format!("send pty master to console socket: {e}"))?;
     drop(master);
     drop(socket);
     nix::unistd::setsid().ok();
     crate::sys::tty::set_controlling_tty(slave.as_fd()).map_err(|e| format!("TIOCSCTTY: {e}"))?;
     for target in 0..=2 {
-        crate::sys::fd::dup_onto(slave.as_fd(), target).map_err(|e| format!("dup2 pty to fd {target}: {e}"))?;
+        crate::sys::fd::dup_onto(slave.as_fd(), target)
+            .map_err(|e| format!("dup2 pty to fd {target}: {e}"))?;
     }
     Ok(())
 }
@@ -78,7 +95,13 @@ fn bind_console(slave: &str) -> Result<(), nix::Error> {
     if !console.exists() {
         std::fs::File::create(console).map_err(|_| nix::errno::Errno::EROFS)?;
     }
-    nix::mount::mount(Some(slave), console, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+    nix::mount::mount(
+        Some(slave),
+        console,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
 }
 
 use std::os::unix::fs::OpenOptionsExt;

@@ -106,31 +106,46 @@ fn run_one(hook: &Hook, kind: &'static str, state_json: &[u8]) -> Result<(), Hoo
         }
     }
     cmd.stdin(Stdio::piped());
-    let spawn_err = |source| HookError::Spawn { kind, path: path.clone(), source };
+    let spawn_err = |source| HookError::Spawn {
+        kind,
+        path: path.clone(),
+        source,
+    };
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin is fine: ignore EPIPE.
         let _ = stdin.write_all(state_json);
     }
-    let deadline = hook.timeout().and_then(|t| u64::try_from(t).ok()).map(|t| Instant::now() + Duration::from_secs(t));
+    let deadline = hook
+        .timeout()
+        .and_then(|t| u64::try_from(t).ok())
+        .map(|t| Instant::now() + Duration::from_secs(t));
     let status = if deadline.is_none() {
         child.wait().map_err(spawn_err)?
     } else {
         loop {
-        if let Some(st) = child.try_wait().map_err(spawn_err)? {
-            break st;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(HookError::Failed { kind, path, status: format!("timed out after {}s", hook.timeout().unwrap_or(0)) });
-        }
-        std::thread::sleep(Duration::from_millis(2));
+            if let Some(st) = child.try_wait().map_err(spawn_err)? {
+                break st;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(HookError::Failed {
+                    kind,
+                    path,
+                    status: format!("timed out after {}s", hook.timeout().unwrap_or(0)),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     };
     if status.success() {
         Ok(())
     } else {
-        Err(HookError::Failed { kind, path, status: status.to_string() })
+        Err(HookError::Failed {
+            kind,
+            path,
+            status: status.to_string(),
+        })
     }
 }

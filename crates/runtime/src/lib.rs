@@ -13,22 +13,22 @@ pub mod config;
 pub mod console;
 /// The container verbs: one file per operation.
 pub mod container;
-/// Top-level error type returned by the container verbs.
-pub mod error;
 /// The default config.json printed by `spec` (like runc's).
 pub mod default_spec;
+/// The device cgroup rules every container gets on top of the spec's.
+pub mod device_rules;
+/// Top-level error type returned by the container verbs.
+pub mod error;
 /// The OCI runtime features document printed by `features`.
 pub mod features;
 /// OCI lifecycle hooks, run with the state JSON on stdin.
 pub mod hooks;
 /// Code that runs in the new container process between clone and execve.
 mod init;
-/// Re-executing from a sealed memfd copy of the runtime binary (CVE-2019-5736).
-pub mod sealed_exe;
-/// The device cgroup rules every container gets on top of the spec's.
-pub mod device_rules;
 /// Applying process rlimits, clamped to what the host allows.
 pub mod rlimits;
+/// Re-executing from a sealed memfd copy of the runtime binary (CVE-2019-5736).
+pub mod sealed_exe;
 /// The on-disk container state records under the runtime root.
 pub mod state;
 /// Thin wrappers over raw syscalls; the only place `unsafe` is allowed.

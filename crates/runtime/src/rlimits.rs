@@ -51,10 +51,20 @@ pub fn apply(process: &oci_spec::runtime::Process) -> Result<(), String> {
                 let (_, cur_hard) = getrlimit(res).map_err(|e| format!("getrlimit {name}: {e}"))?;
                 let (soft, hard) = clamped(r.soft(), r.hard(), cur_hard);
                 setrlimit(res, soft, hard).map_err(|e| {
-                    format!("setrlimit {name} soft={soft} hard={hard} (clamped from {}/{}): {e}", r.soft(), r.hard())
+                    format!(
+                        "setrlimit {name} soft={soft} hard={hard} (clamped from {}/{}): {e}",
+                        r.soft(),
+                        r.hard()
+                    )
                 })?;
             }
-            Err(e) => return Err(format!("setrlimit {name} soft={} hard={}: {e}", r.soft(), r.hard())),
+            Err(e) => {
+                return Err(format!(
+                    "setrlimit {name} soft={} hard={}: {e}",
+                    r.soft(),
+                    r.hard()
+                ))
+            }
         }
     }
     Ok(())

@@ -62,14 +62,24 @@ impl Runtime {
         self.create_with_gate(opts, true).map(|c| c.state)
     }
 
-    pub(super) fn create_with_gate(&self, opts: &CreateOptions, fifo_gate: bool) -> Result<Created> {
+    pub(super) fn create_with_gate(
+        &self,
+        opts: &CreateOptions,
+        fifo_gate: bool,
+    ) -> Result<Created> {
         state::validate_id(&opts.id)?;
         let bundle = config::load(&opts.bundle)?;
         let spec = &bundle.spec;
-        let process = spec.process().as_ref().ok_or(Error::Unsupported("a config without process"))?;
+        let process = spec
+            .process()
+            .as_ref()
+            .ok_or(Error::Unsupported("a config without process"))?;
         let linux = spec.linux().as_ref();
         let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
-            Some(profile) => Some(crate::seccomp::compile(profile, Some(&self.seccomp_cache_dir()))?),
+            Some(profile) => Some(crate::seccomp::compile(
+                profile,
+                Some(&self.seccomp_cache_dir()),
+            )?),
             None => None,
         };
         let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
@@ -78,21 +88,34 @@ impl Runtime {
             (false, _) => None,
         };
 
-        fs::DirBuilder::new().recursive(true).mode(0o711).create(&self.root).map_err(|e| Error::sys(format!("create runtime root {}", self.root.display()), e))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(&self.root)
+            .map_err(|e| Error::sys(format!("create runtime root {}", self.root.display()), e))?;
         let dir = state::dir(&self.root, &opts.id);
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::Exists(opts.id.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::Exists(opts.id.clone()))
+            }
             Err(e) => return Err(Error::sys(format!("create state dir {}", dir.display()), e)),
         }
-        let mut rollback = Rollback { dir: Some(dir.clone()), cgroup: None, child: None };
+        let mut rollback = Rollback {
+            dir: Some(dir.clone()),
+            cgroup: None,
+            child: None,
+        };
 
         let cgroup_path = linux
             .and_then(|l| l.cgroups_path().clone())
             .unwrap_or_else(|| PathBuf::from(format!("/berth/{}", opts.id)));
         let cgroup = Cgroup::new(&cgroup_path)?;
         let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
-        let resources = crate::device_rules::with_defaults(linux.and_then(|l| l.resources().as_ref()), &devices);
+        let resources = crate::device_rules::with_defaults(
+            linux.and_then(|l| l.resources().as_ref()),
+            &devices,
+        );
         cgroup.create(resources.as_ref())?;
         rollback.cgroup = Some(cgroup.clone());
 
@@ -113,7 +136,12 @@ impl Runtime {
 
         let gate = if fifo_gate {
             let fifo = dir.join("exec.fifo");
-            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(|e| Error::sys(format!("mkfifo {}", fifo.display()), e))?;
+            nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o622))
+                .map_err(|e| Error::sys(format!("mkfifo {}", fifo.display()), e))?;
+            // The init may run as another (mapped) uid: make the fifo writable for it
+            // regardless of our umask (mkfifo applied it).
+            fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+                .map_err(|e| Error::sys(format!("chmod {}", fifo.display()), e))?;
             let fd: OwnedFd = fs::OpenOptions::new()
                 .read(true)
                 .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
@@ -128,7 +156,9 @@ impl Runtime {
         let namespaces = config::namespaces(spec);
         let (clone_flags, join) = namespace_plan(&namespaces)?;
         let new_userns = clone_flags.contains(CloneFlags::CLONE_NEWUSER);
-        let new_cgroupns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
+        let new_cgroupns = namespaces
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
         let (parent_end, child_end) = sync::pair().map_err(|e| Error::sys("socketpair", e))?;
         let args = InitArgs {
             spec: spec.clone(),
@@ -143,13 +173,19 @@ impl Runtime {
             seccomp,
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
+            // In a new user namespace the child cannot write host cgroup files.
+            self_join: (!new_userns && cgroup.can_join_self()).then(|| cgroup.clone()),
         };
+        let child_joins = args.self_join.is_some();
 
         let cgroup_fd = cgroup.clone_into_fd();
-        let (forked, in_cgroup) = fork_into(clone_flags.bits() as u64, cgroup_fd.as_ref().map(|f| f.as_fd()))
-            .map_err(|e| Error::sys(format!("clone3 {clone_flags:?}"), e))?;
+        let (forked, in_cgroup) = fork_into(
+            clone_flags.bits() as u64,
+            cgroup_fd.as_ref().map(|f| f.as_fd()),
+        )
+        .map_err(|e| Error::sys(format!("clone3 {clone_flags:?}"), e))?;
         let pid = match forked {
-            Forked::Child => init::run(args),
+            Forked::Child => init::run(args, in_cgroup),
             Forked::Parent(pid) => Pid::from_raw(pid),
         };
         drop(args);
@@ -157,14 +193,23 @@ impl Runtime {
         rollback.child = Some(pid);
 
         if new_userns {
-            let linux = linux.ok_or(Error::Unsupported("a user namespace without linux section"))?;
-            write_id_map(pid, "uid_map", linux.uid_mappings().as_deref().unwrap_or_default())?;
-            write_id_map(pid, "gid_map", linux.gid_mappings().as_deref().unwrap_or_default())?;
+            let linux =
+                linux.ok_or(Error::Unsupported("a user namespace without linux section"))?;
+            write_id_map(
+                pid,
+                "uid_map",
+                linux.uid_mappings().as_deref().unwrap_or_default(),
+            )?;
+            write_id_map(
+                pid,
+                "gid_map",
+                linux.gid_mappings().as_deref().unwrap_or_default(),
+            )?;
         }
-        if !in_cgroup {
+        if !in_cgroup && !child_joins {
             cgroup.add_pid(pid.as_raw())?;
         }
-        parent_end.send(&Msg::Go(Vec::new())).map_err(|e| Error::sys("handshake", e))?;
+        go(&parent_end, Vec::new())?;
         parent_end.expect(Msg::Hooks).map_err(Error::Init)?;
 
         st.pid = pid.as_raw();
@@ -172,7 +217,7 @@ impl Runtime {
         let state_json = serde_json::to_vec(&st.oci()).unwrap_or_default();
         hooks::run(spec, Kind::Prestart, &state_json)?;
         hooks::run(spec, Kind::CreateRuntime, &state_json)?;
-        parent_end.send(&Msg::Go(state_json)).map_err(|e| Error::sys("handshake", e))?;
+        go(&parent_end, state_json)?;
         parent_end.expect(Msg::Ready).map_err(Error::Init)?;
 
         st.status = Status::Created;
@@ -183,13 +228,29 @@ impl Runtime {
         rollback.child = None;
         rollback.cgroup = None;
         rollback.dir = None;
-        Ok(Created { state: st, channel: parent_end })
+        Ok(Created {
+            state: st,
+            channel: parent_end,
+        })
+    }
+}
+
+/// Send Go; if the init already died, report the error it sent instead of EPIPE.
+pub(super) fn go(channel: &Channel, payload: Vec<u8>) -> Result<()> {
+    match channel.send(&Msg::Go(payload)) {
+        Ok(()) => Ok(()),
+        Err(e) => match channel.recv() {
+            Ok(Msg::Error(msg)) => Err(Error::Init(msg)),
+            _ => Err(Error::sys("handshake", e)),
+        },
     }
 }
 
 /// Split the spec's namespaces into clone flags (new ones) and fds to join (by path),
 /// the user namespace first so the others can be joined with its privileges.
-fn namespace_plan(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<(CloneFlags, Vec<(CloneFlags, OwnedFd)>)> {
+fn namespace_plan(
+    namespaces: &[oci_spec::runtime::LinuxNamespace],
+) -> Result<(CloneFlags, Vec<(CloneFlags, OwnedFd)>)> {
     let mut flags = CloneFlags::empty();
     let mut join = Vec::new();
     for ns in namespaces {
@@ -202,12 +263,15 @@ fn namespace_plan(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<(C
                     .read(true)
                     .custom_flags(libc::O_CLOEXEC)
                     .open(path)
-                    .map_err(|e| Error::sys(format!("open namespace {} {}", ns.typ(), path.display()), e))?
+                    .map_err(|e| {
+                        Error::sys(format!("open namespace {} {}", ns.typ(), path.display()), e)
+                    })?
                     .into();
                 if flag == CloneFlags::CLONE_NEWPID {
                     // Joining a pid namespace only affects children: do it here so the
                     // init is born inside it.
-                    nix::sched::setns(&fd, flag).map_err(|e| Error::sys(format!("setns pid {}", path.display()), e))?;
+                    nix::sched::setns(&fd, flag)
+                        .map_err(|e| Error::sys(format!("setns pid {}", path.display()), e))?;
                 } else if flag == CloneFlags::CLONE_NEWUSER {
                     join.insert(0, (flag, fd));
                 } else {
@@ -233,13 +297,23 @@ pub(super) fn ns_flag(t: LinuxNamespaceType) -> Result<CloneFlags> {
 }
 
 fn write_id_map(pid: Pid, file: &str, maps: &[LinuxIdMapping]) -> Result<()> {
-    let data: String = maps.iter().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect();
+    let data: String = maps
+        .iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect();
     let path = format!("/proc/{pid}/{file}");
-    fs::write(&path, data.as_bytes()).map_err(|e| Error::sys(format!("write {path} ({})", data.trim().replace('\n', ", ")), e))
+    fs::write(&path, data.as_bytes()).map_err(|e| {
+        Error::sys(
+            format!("write {path} ({})", data.trim().replace('\n', ", ")),
+            e,
+        )
+    })
 }
 
 /// Write the pid file atomically (containerd reads it as soon as create returns).
 pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let tmp = path.with_extension("berth-tmp");
-    fs::write(&tmp, pid.to_string()).and_then(|()| fs::rename(&tmp, path)).map_err(|e| Error::sys(format!("write pid file {}", path.display()), e))
+    fs::write(&tmp, pid.to_string())
+        .and_then(|()| fs::rename(&tmp, path))
+        .map_err(|e| Error::sys(format!("write pid file {}", path.display()), e))
 }

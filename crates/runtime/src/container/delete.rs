@@ -22,7 +22,11 @@ impl Runtime {
             Status::Created | Status::Creating => self.kill_and_wait(&st, &cg)?,
             Status::Running | Status::Paused if force => self.kill_and_wait(&st, &cg)?,
             status => {
-                return Err(Error::BadStatus { op: "cannot delete container that is not stopped", id: id.into(), status });
+                return Err(Error::BadStatus {
+                    op: "cannot delete container that is not stopped",
+                    id: id.into(),
+                    status,
+                });
             }
         }
         // Stragglers (e.g. exec'd processes outliving the init with a shared pid ns).
@@ -57,7 +61,10 @@ impl Runtime {
         let deadline = Instant::now() + Duration::from_secs(10);
         while st.init_alive() || !cg.pids().unwrap_or_default().is_empty() {
             if Instant::now() > deadline {
-                return Err(Error::Init(format!("processes of {} did not exit after SIGKILL", st.id)));
+                return Err(Error::Init(format!(
+                    "processes of {} did not exit after SIGKILL",
+                    st.id
+                )));
             }
             std::thread::sleep(Duration::from_millis(1));
         }

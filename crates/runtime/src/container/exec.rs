@@ -27,14 +27,31 @@ impl Runtime {
     pub fn exec(&self, id: &str, process: &Process, opts: &ExecOptions) -> Result<i32> {
         let st = self.load(id)?;
         if !matches!(st.status, Status::Running | Status::Created) {
-            return Err(Error::BadStatus { op: "cannot exec in container", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "cannot exec in container",
+                id: id.into(),
+                status: st.status,
+            });
         }
         if process.args().as_ref().is_none_or(|a| a.is_empty()) {
-            return Err(crate::config::ConfigError::Invalid { field: "process.args".into(), value: "[]".into(), message: "must name the program to run" }.into());
+            return Err(crate::config::ConfigError::Invalid {
+                field: "process.args".into(),
+                value: "[]".into(),
+                message: "must name the program to run",
+            }
+            .into());
         }
         let bundle = crate::config::load(&st.bundle)?;
-        let seccomp = match bundle.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-            Some(profile) => Some(crate::seccomp::compile(profile, Some(&self.seccomp_cache_dir()))?),
+        let seccomp = match bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+        {
+            Some(profile) => Some(crate::seccomp::compile(
+                profile,
+                Some(&self.seccomp_cache_dir()),
+            )?),
             None => None,
         };
         let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
@@ -59,7 +76,8 @@ impl Runtime {
                 .map_err(|e| Error::sys(format!("open {path}"), e))?
                 .into();
             match ns.typ() {
-                LinuxNamespaceType::Pid => nix::sched::setns(&fd, flag).map_err(|e| Error::sys(format!("setns {path}"), e))?,
+                LinuxNamespaceType::Pid => nix::sched::setns(&fd, flag)
+                    .map_err(|e| Error::sys(format!("setns {path}"), e))?,
                 LinuxNamespaceType::User => {
                     in_userns = true;
                     join.insert(0, (flag, fd));
@@ -70,18 +88,30 @@ impl Runtime {
         let cgroup = Cgroup::new(&st.cgroup_path)?;
         let cgroup_fd = cgroup.clone_into_fd();
         let (parent_end, child_end) = sync::pair().map_err(|e| Error::sys("socketpair", e))?;
-        let args = ExecArgs { process: process.clone(), channel: child_end, console, join, in_userns, seccomp, preserve_fds: opts.preserve_fds };
-        let (forked, in_cgroup) = fork_into(0, cgroup_fd.as_ref().map(|f| f.as_fd())).map_err(|e| Error::sys("clone3", e))?;
+        let self_join = (!in_userns && cgroup.can_join_self()).then(|| cgroup.clone());
+        let child_joins = self_join.is_some();
+        let args = ExecArgs {
+            self_join,
+            process: process.clone(),
+            channel: child_end,
+            console,
+            join,
+            in_userns,
+            seccomp,
+            preserve_fds: opts.preserve_fds,
+        };
+        let (forked, in_cgroup) = fork_into(0, cgroup_fd.as_ref().map(|f| f.as_fd()))
+            .map_err(|e| Error::sys("clone3", e))?;
         let pid = match forked {
-            Forked::Child => init::exec_run(args),
+            Forked::Child => init::exec_run(args, in_cgroup),
             Forked::Parent(pid) => Pid::from_raw(pid),
         };
         drop(args);
         let started = (|| {
-            if !in_cgroup {
+            if !in_cgroup && !child_joins {
                 cgroup.add_pid(pid.as_raw())?;
             }
-            parent_end.send(&Msg::Go(Vec::new())).map_err(|e| Error::sys("handshake", e))?;
+            super::create::go(&parent_end, Vec::new())?;
             match parent_end.recv().map_err(|e| Error::sys("handshake", e))? {
                 Msg::Eof => Ok(()),
                 Msg::Error(e) => Err(Error::Init(e)),

@@ -12,9 +12,14 @@ impl Runtime {
     /// Send `signal` to the init, or with `all` to every process in the container's cgroup.
     pub fn kill(&self, id: &str, signal: i32, all: bool) -> Result<()> {
         let st = self.load(id)?;
-        let sig = Signal::try_from(signal).map_err(|e| Error::sys(format!("signal {signal}"), e))?;
+        let sig =
+            Signal::try_from(signal).map_err(|e| Error::sys(format!("signal {signal}"), e))?;
         if st.status == Status::Stopped {
-            return Err(Error::BadStatus { op: "container not running", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "container not running",
+                id: id.into(),
+                status: st.status,
+            });
         }
         if all {
             let cg = Cgroup::new(&st.cgroup_path)?;
@@ -27,6 +32,7 @@ impl Runtime {
             }
             return Ok(());
         }
-        kill(Pid::from_raw(st.pid), sig).map_err(|e| Error::sys(format!("kill {} {sig}", st.pid), e))
+        kill(Pid::from_raw(st.pid), sig)
+            .map_err(|e| Error::sys(format!("kill {} {sig}", st.pid), e))
     }
 }

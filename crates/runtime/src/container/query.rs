@@ -18,7 +18,10 @@ impl Runtime {
             Status::Stopped
         } else if state::dir(&self.root, id).join("exec.fifo").exists() {
             Status::Created
-        } else if Cgroup::new(&st.cgroup_path).and_then(|c| c.is_frozen()).unwrap_or(false) {
+        } else if Cgroup::new(&st.cgroup_path)
+            .and_then(|c| c.is_frozen())
+            .unwrap_or(false)
+        {
             Status::Paused
         } else {
             Status::Running
@@ -28,7 +31,11 @@ impl Runtime {
 
     /// All containers under the root, statuses refreshed.
     pub fn list(&self) -> Result<Vec<ContainerState>> {
-        state::list_ids(&self.root)?.iter().map(|id| self.load(id)).filter(|r| !matches!(r, Err(Error::NotFound(_)))).collect()
+        state::list_ids(&self.root)?
+            .iter()
+            .map(|id| self.load(id))
+            .filter(|r| !matches!(r, Err(Error::NotFound(_))))
+            .collect()
     }
 
     /// Host pids of every process in the container.
@@ -47,7 +54,11 @@ impl Runtime {
     pub fn pause(&self, id: &str) -> Result<()> {
         let st = self.load(id)?;
         if st.status != Status::Running {
-            return Err(Error::BadStatus { op: "cannot pause container", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "cannot pause container",
+                id: id.into(),
+                status: st.status,
+            });
         }
         Ok(Cgroup::new(&st.cgroup_path)?.freeze()?)
     }
@@ -56,7 +67,11 @@ impl Runtime {
     pub fn resume(&self, id: &str) -> Result<()> {
         let st = self.load(id)?;
         if st.status != Status::Paused {
-            return Err(Error::BadStatus { op: "cannot resume container", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "cannot resume container",
+                id: id.into(),
+                status: st.status,
+            });
         }
         Ok(Cgroup::new(&st.cgroup_path)?.thaw()?)
     }
@@ -65,7 +80,11 @@ impl Runtime {
     pub fn update(&self, id: &str, resources: &LinuxResources) -> Result<()> {
         let st = self.load(id)?;
         if st.status == Status::Stopped {
-            return Err(Error::BadStatus { op: "cannot update container", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "cannot update container",
+                id: id.into(),
+                status: st.status,
+            });
         }
         Ok(Cgroup::new(&st.cgroup_path)?.apply(resources)?)
     }

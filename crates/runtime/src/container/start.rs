@@ -14,7 +14,11 @@ impl Runtime {
     pub fn start(&self, id: &str) -> Result<()> {
         let mut st = self.load(id)?;
         if st.status != Status::Created {
-            return Err(Error::BadStatus { op: "cannot start container", id: id.into(), status: st.status });
+            return Err(Error::BadStatus {
+                op: "cannot start container",
+                id: id.into(),
+                status: st.status,
+            });
         }
         let fifo = state::dir(&self.root, id).join("exec.fifo");
         let mut f = std::fs::OpenOptions::new()
@@ -31,7 +35,8 @@ impl Runtime {
                 }
                 _ => {}
             }
-            let pfd = nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&f), nix::poll::PollFlags::POLLIN);
+            let pfd =
+                nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&f), nix::poll::PollFlags::POLLIN);
             let _ = nix::poll::poll(&mut [pfd], nix::poll::PollTimeout::from(50u8));
         }
         let _ = std::fs::remove_file(&fifo);

@@ -25,7 +25,8 @@ pub(super) fn wait_forwarding(pid: Pid) -> Result<i32> {
     for s in FORWARDED {
         set.add(*s);
     }
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(|e| Error::sys("block signals", e))?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
+        .map_err(|e| Error::sys("block signals", e))?;
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),

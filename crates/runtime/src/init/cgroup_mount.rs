@@ -45,7 +45,9 @@ impl Plan {
         let mut v1 = Vec::new();
         let mut v2 = false;
         for line in info.lines() {
-            let Some((pre, post)) = line.split_once(" - ") else { continue };
+            let Some((pre, post)) = line.split_once(" - ") else {
+                continue;
+            };
             let mountpoint = pre.split(' ').nth(4).unwrap_or("");
             let mut post = post.split(' ');
             let fstype = post.next().unwrap_or("");
@@ -54,32 +56,65 @@ impl Plan {
                 "cgroup" => {
                     let ctrls: Vec<&str> = superopts
                         .split(',')
-                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent") && *o != "clone_children" && *o != "xattr")
+                        .filter(|o| {
+                            !matches!(*o, "rw" | "ro")
+                                && !o.starts_with("release_agent")
+                                && *o != "clone_children"
+                                && *o != "xattr"
+                        })
                         .collect();
-                    let name = Path::new(mountpoint).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    let name = Path::new(mountpoint)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
                     let data = if ctrls.iter().any(|c| c.starts_with("name=")) && ctrls.len() == 1 {
                         format!("none,{}", ctrls[0])
                     } else {
                         ctrls.join(",")
                     };
-                    v1.push(Hierarchy { mountpoint: mountpoint.into(), name, data });
+                    v1.push(Hierarchy {
+                        mountpoint: mountpoint.into(),
+                        name,
+                        data,
+                    });
                 }
                 "cgroup2" if mountpoint == "/sys/fs/cgroup" => v2 = true,
                 _ => {}
             }
         }
-        let rel = cgroup_path.strip_prefix("/").unwrap_or(cgroup_path).to_path_buf();
-        Plan { v2: v2 && v1.is_empty(), v1, cgroup_path: rel, new_cgroupns }
+        let rel = cgroup_path
+            .strip_prefix("/")
+            .unwrap_or(cgroup_path)
+            .to_path_buf();
+        Plan {
+            v2: v2 && v1.is_empty(),
+            v1,
+            cgroup_path: rel,
+            new_cgroupns,
+        }
     }
 
     /// Mount the cgroup filesystem(s) at `dest` (already created, inside the rootfs).
     pub fn mount(&self, dest: &Path, opts: &MountOpts) -> Result<(), String> {
-        let flags = opts.flags & (MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME);
+        let flags = opts.flags
+            & (MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC
+                | MsFlags::MS_RELATIME);
         if self.v2 {
-            return self.mount_one(Path::new("/sys/fs/cgroup"), "cgroup2", None, dest, flags, opts);
+            return self.mount_one(
+                Path::new("/sys/fs/cgroup"),
+                "cgroup2",
+                None,
+                dest,
+                flags,
+                opts,
+            );
         }
         let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        mount(Some("tmpfs"), dest, Some("tmpfs"), base, Some("mode=755")).map_err(|e| format!("mount tmpfs: {e}"))?;
+        mount(Some("tmpfs"), dest, Some("tmpfs"), base, Some("mode=755"))
+            .map_err(|e| format!("mount tmpfs: {e}"))?;
         for h in &self.v1 {
             let sub = dest.join(&h.name);
             std::fs::create_dir_all(&sub).map_err(|e| format!("mkdir {}: {e}", sub.display()))?;
@@ -92,20 +127,47 @@ impl Plan {
             }
         }
         if flags.contains(MsFlags::MS_RDONLY) {
-            mount(None::<&str>, dest, None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base, Some("mode=755"))
-                .map_err(|e| format!("remount cgroup tmpfs ro: {e}"))?;
+            mount(
+                None::<&str>,
+                dest,
+                None::<&str>,
+                MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | base,
+                Some("mode=755"),
+            )
+            .map_err(|e| format!("remount cgroup tmpfs ro: {e}"))?;
         }
         Ok(())
     }
 
-    fn mount_one(&self, host: &Path, fstype: &str, data: Option<&str>, dest: &Path, flags: MsFlags, opts: &MountOpts) -> Result<(), String> {
+    fn mount_one(
+        &self,
+        host: &Path,
+        fstype: &str,
+        data: Option<&str>,
+        dest: &Path,
+        flags: MsFlags,
+        opts: &MountOpts,
+    ) -> Result<(), String> {
         if self.new_cgroupns {
-            mount(Some(fstype), dest, Some(fstype), flags, data).map_err(|e| format!("mount {fstype} {}: {e}", data.unwrap_or("")))
+            mount(Some(fstype), dest, Some(fstype), flags, data)
+                .map_err(|e| format!("mount {fstype} {}: {e}", data.unwrap_or("")))
         } else {
             let src = host.join(&self.cgroup_path);
-            mount(Some(&src), dest, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(|e| format!("bind {}: {e}", src.display()))?;
-            remount_bind(dest, &MountOpts { flags, ..opts.clone() })
+            mount(
+                Some(&src),
+                dest,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .map_err(|e| format!("bind {}: {e}", src.display()))?;
+            remount_bind(
+                dest,
+                &MountOpts {
+                    flags,
+                    ..opts.clone()
+                },
+            )
         }
     }
 }
@@ -124,14 +186,28 @@ mod tests {
     fn hybrid_uses_v1() {
         let p = Plan::from_mountinfo(HYBRID, Path::new("/berth/x"), true);
         assert!(!p.v2);
-        let names: Vec<_> = p.v1.iter().map(|h| (h.name.as_str(), h.data.as_str())).collect();
-        assert_eq!(names, [("cpu", "cpu"), ("memory", "memory"), ("systemd", "none,name=systemd")]);
+        let names: Vec<_> =
+            p.v1.iter()
+                .map(|h| (h.name.as_str(), h.data.as_str()))
+                .collect();
+        assert_eq!(
+            names,
+            [
+                ("cpu", "cpu"),
+                ("memory", "memory"),
+                ("systemd", "none,name=systemd")
+            ]
+        );
         assert_eq!(p.cgroup_path, Path::new("berth/x"));
     }
 
     #[test]
     fn pure_v2() {
-        let p = Plan::from_mountinfo("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate", Path::new("a"), false);
+        let p = Plan::from_mountinfo(
+            "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate",
+            Path::new("a"),
+            false,
+        );
         assert!(p.v2 && p.v1.is_empty());
     }
 }

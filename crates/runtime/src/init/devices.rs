@@ -30,19 +30,46 @@ pub fn create_all(rootfs: &Path, extra: &[LinuxDevice], in_userns: bool) -> Resu
         if extra.iter().any(|d| d.path() == Path::new(path)) {
             continue;
         }
-        make(rootfs, Path::new(path), SFlag::S_IFCHR, major, minor, 0o666, None, None, in_userns)?;
+        make(
+            rootfs,
+            Path::new(path),
+            SFlag::S_IFCHR,
+            major,
+            minor,
+            0o666,
+            None,
+            None,
+            in_userns,
+        )?;
     }
     for d in extra {
         let kind = match d.typ() {
             LinuxDeviceType::C | LinuxDeviceType::U => SFlag::S_IFCHR,
             LinuxDeviceType::B => SFlag::S_IFBLK,
             LinuxDeviceType::P => SFlag::S_IFIFO,
-            LinuxDeviceType::A => return Err(format!("linux.devices: {}: type \"a\" is not a device node", d.path().display())),
+            LinuxDeviceType::A => {
+                return Err(format!(
+                    "linux.devices: {}: type \"a\" is not a device node",
+                    d.path().display()
+                ))
+            }
         };
-        let major = u64::try_from(d.major()).map_err(|_| format!("linux.devices: {}: bad major", d.path().display()))?;
-        let minor = u64::try_from(d.minor()).map_err(|_| format!("linux.devices: {}: bad minor", d.path().display()))?;
+        let major = u64::try_from(d.major())
+            .map_err(|_| format!("linux.devices: {}: bad major", d.path().display()))?;
+        let minor = u64::try_from(d.minor())
+            .map_err(|_| format!("linux.devices: {}: bad minor", d.path().display()))?;
         let mode = d.file_mode().unwrap_or(0o666);
-        make(rootfs, d.path(), kind, major, minor, mode, d.uid(), d.gid(), in_userns)?;
+        make(
+            rootfs,
+            d.path(),
+            kind,
+            major,
+            minor,
+            mode,
+            d.uid(),
+            d.gid(),
+            in_userns,
+        )?;
     }
     Ok(())
 }
@@ -66,16 +93,31 @@ fn make(
     let _ = std::fs::remove_file(&dest);
     if in_userns {
         std::fs::File::create(&dest).map_err(|e| format!("create {}: {e}", dest.display()))?;
-        mount(Some(path), &dest, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| format!("bind device {} onto {}: {e}", path.display(), dest.display()))?;
+        mount(
+            Some(path),
+            &dest,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            format!(
+                "bind device {} onto {}: {e}",
+                path.display(),
+                dest.display()
+            )
+        })?;
         return Ok(());
     }
     let perm = Mode::from_bits_truncate(mode & 0o7777);
     mknod(&dest, kind, perm, makedev(major, minor))
         .map_err(|e| format!("mknod {} {major}:{minor}: {e}", dest.display()))?;
     // mknod honours the umask; set the exact mode asked for.
-    std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777))
-        .map_err(|e| format!("chmod {}: {e}", dest.display()))?;
+    std::fs::set_permissions(
+        &dest,
+        std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
+    )
+    .map_err(|e| format!("chmod {}: {e}", dest.display()))?;
     if uid.is_some() || gid.is_some() {
         chown(&dest, uid.map(Uid::from_raw), gid.map(Gid::from_raw))
             .map_err(|e| format!("chown {}: {e}", dest.display()))?;

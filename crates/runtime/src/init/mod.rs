@@ -50,23 +50,38 @@ pub(crate) struct InitArgs {
     pub seccomp: Option<CompiledFilter>,
     pub preserve_fds: u32,
     pub no_pivot: bool,
+    /// Join this cgroup from inside the child (cheap on v1; see `Cgroup::join_self`).
+    pub self_join: Option<crate::cgroups::Cgroup>,
 }
 
-/// Entry point in the child; never returns.
-pub(crate) fn run(args: InitArgs) -> ! {
-    let err = match setup_and_exec(&args) {
+/// Entry point in the child; never returns. `cloned_into_cgroup`: clone3 already placed
+/// us in the cgroup2 hierarchy.
+pub(crate) fn run(args: InitArgs, cloned_into_cgroup: bool) -> ! {
+    let joined = match &args.self_join {
+        Some(cg) => cg
+            .join_self(cloned_into_cgroup)
+            .map_err(|e| format!("join cgroup: {e}")),
+        None => Ok(()),
+    };
+    let ready = std::cell::Cell::new(false);
+    let err = match joined.and_then(|()| setup_and_exec(&args, &ready)) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    // Before Ready the parent is listening; afterwards stderr is all we have.
-    if args.channel.send(&Msg::Error(err.clone())).is_err() {
+    // Before Ready the parent is listening; afterwards (create has exited) stderr, which
+    // is the container's, is all we have.
+    if ready.get() || args.channel.send(&Msg::Error(err.clone())).is_err() {
         eprintln!("berth-runtime: {err}");
     }
     std::process::exit(127)
 }
 
-fn setup_and_exec(a: &InitArgs) -> Result<std::convert::Infallible, String> {
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(|e| format!("set pdeathsig: {e}"))?;
+fn setup_and_exec(
+    a: &InitArgs,
+    ready: &std::cell::Cell<bool>,
+) -> Result<std::convert::Infallible, String> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| format!("set pdeathsig: {e}"))?;
     nix::sys::prctl::set_dumpable(false).map_err(|e| format!("clear dumpable: {e}"))?;
     a.channel.expect_go()?;
     join_namespaces(&a.join)?;
@@ -74,31 +89,53 @@ fn setup_and_exec(a: &InitArgs) -> Result<std::convert::Infallible, String> {
         become_root_in_userns()?;
     }
     if a.new_cgroupns {
-        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| format!("unshare cgroup namespace: {e}"))?;
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| format!("unshare cgroup namespace: {e}"))?;
     }
     set_names(&a.spec)?;
     let process = a.spec.process().as_ref().ok_or("process: missing")?;
     if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| format!("process.oomScoreAdj {adj}: {e}"))?;
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| format!("process.oomScoreAdj {adj}: {e}"))?;
     }
     rootfs::prepare(&a.spec, &a.rootfs, a.new_userns, &a.cgroup_mount)?;
-    a.channel.send(&Msg::Hooks).map_err(|e| format!("handshake: {e}"))?;
+    a.channel
+        .send(&Msg::Hooks)
+        .map_err(|e| format!("handshake: {e}"))?;
     let state_json = a.channel.expect_go()?;
     hooks::run(&a.spec, Kind::CreateContainer, &state_json).map_err(|e| e.to_string())?;
     rootfs::pivot(&a.rootfs, a.no_pivot)?;
     write_sysctls(&a.spec)?;
     if process.terminal().unwrap_or(false) {
-        let sock = a.console.as_ref().ok_or("process.terminal is true but no console socket was given")?;
-        let size = process.console_size().map(|b| (clamp16(b.height()), clamp16(b.width())));
+        let sock = a
+            .console
+            .as_ref()
+            .ok_or("process.terminal is true but no console socket was given")?;
+        let size = process
+            .console_size()
+            .map(|b| (clamp16(b.height()), clamp16(b.width())));
         crate::console::setup_in_container(sock.try_clone().map_err(|e| e.to_string())?, size)?;
     } else {
         nix::unistd::setsid().ok();
     }
+    // runc creates a missing working directory (as root, before / may turn read-only).
+    if !process.cwd().exists() {
+        std::fs::create_dir_all(process.cwd())
+            .map_err(|e| format!("process.cwd {}: {e}", process.cwd().display()))?;
+    }
     rootfs::finalize(&a.spec)?;
-    prepare_process(process, a.spec.linux().as_ref(), a.seccomp.as_ref(), a.new_userns)?;
+    prepare_process(
+        process,
+        a.spec.linux().as_ref(),
+        a.seccomp.as_ref(),
+        a.new_userns,
+    )?;
     let (program, env) = resolve_program(process)?;
     nix::sys::prctl::set_pdeathsig(None).map_err(|e| format!("clear pdeathsig: {e}"))?;
-    a.channel.send(&Msg::Ready).map_err(|e| format!("handshake: {e}"))?;
+    a.channel
+        .send(&Msg::Ready)
+        .map_err(|e| format!("handshake: {e}"))?;
+    ready.set(matches!(a.gate, StartGate::Fifo(_)));
     match &a.gate {
         StartGate::Channel => a.channel.expect(Msg::Start)?,
         StartGate::Fifo(fd) => wait_fifo(fd)?,
@@ -134,7 +171,9 @@ pub(crate) fn prepare_process(
 }
 
 /// The program path and environment, checked before we report Ready.
-pub(crate) fn resolve_program(process: &oci_spec::runtime::Process) -> Result<(PathBuf, Vec<String>), String> {
+pub(crate) fn resolve_program(
+    process: &oci_spec::runtime::Process,
+) -> Result<(PathBuf, Vec<String>), String> {
     let env = process.env().clone().unwrap_or_default();
     let args = process.args().as_deref().unwrap_or_default();
     let program = process::lookup(args.first().map(String::as_str).unwrap_or(""), &env)?;
@@ -150,7 +189,8 @@ pub(crate) fn finish_and_exec(
     env: &[String],
 ) -> Result<std::convert::Infallible, String> {
     for fd in 3..3 + preserve_fds {
-        crate::sys::fd::clear_cloexec(i32::try_from(fd).map_err(|_| "preserve-fds too large")?).map_err(|e| format!("preserve fd {fd}: {e}"))?;
+        crate::sys::fd::clear_cloexec(i32::try_from(fd).map_err(|_| "preserve-fds too large")?)
+            .map_err(|e| format!("preserve fd {fd}: {e}"))?;
     }
     crate::sys::fd::cloexec_from(3 + preserve_fds).map_err(|e| format!("close_range: {e}"))?;
     if let (Some(f), true) = (seccomp, process.no_new_privileges().unwrap_or(false)) {
@@ -166,7 +206,8 @@ fn clamp16(v: u64) -> u16 {
 
 fn join_namespaces(join: &[(CloneFlags, OwnedFd)]) -> Result<(), String> {
     for (flag, fd) in join {
-        nix::sched::setns(fd, *flag).map_err(|e| format!("setns {flag:?} (fd {}): {e}", fd.as_raw_fd()))?;
+        nix::sched::setns(fd, *flag)
+            .map_err(|e| format!("setns {flag:?} (fd {}): {e}", fd.as_raw_fd()))?;
     }
     Ok(())
 }
@@ -174,16 +215,22 @@ fn join_namespaces(join: &[(CloneFlags, OwnedFd)]) -> Result<(), String> {
 fn become_root_in_userns() -> Result<(), String> {
     let root_g = nix::unistd::Gid::from_raw(0);
     let root_u = nix::unistd::Uid::from_raw(0);
-    nix::unistd::setresgid(root_g, root_g, root_g).map_err(|e| format!("setresgid 0 in user namespace: {e}"))?;
-    nix::unistd::setresuid(root_u, root_u, root_u).map_err(|e| format!("setresuid 0 in user namespace: {e}"))
+    nix::unistd::setresgid(root_g, root_g, root_g)
+        .map_err(|e| format!("setresgid 0 in user namespace: {e}"))?;
+    nix::unistd::setresuid(root_u, root_u, root_u)
+        .map_err(|e| format!("setresuid 0 in user namespace: {e}"))
 }
 
 fn setgroups_allowed() -> bool {
-    std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() == "allow").unwrap_or(true)
+    std::fs::read_to_string("/proc/self/setgroups")
+        .map(|s| s.trim() == "allow")
+        .unwrap_or(true)
 }
 
 fn set_names(spec: &Spec) -> Result<(), String> {
-    let uts = crate::config::namespaces(spec).iter().any(|n| n.typ() == LinuxNamespaceType::Uts);
+    let uts = crate::config::namespaces(spec)
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Uts);
     if !uts {
         return Ok(());
     }
@@ -197,7 +244,9 @@ fn set_names(spec: &Spec) -> Result<(), String> {
 }
 
 fn write_sysctls(spec: &Spec) -> Result<(), String> {
-    let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else { return Ok(()) };
+    let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
+        return Ok(());
+    };
     for (key, value) in sysctl {
         if key.contains("..") || key.contains('/') && key.contains('.') && key.starts_with('/') {
             return Err(format!("linux.sysctl: invalid key {key:?}"));
@@ -232,11 +281,19 @@ pub(crate) struct ExecArgs {
     pub in_userns: bool,
     pub seccomp: Option<CompiledFilter>,
     pub preserve_fds: u32,
+    /// Join this cgroup from inside the child (cheap on v1; see `Cgroup::join_self`).
+    pub self_join: Option<crate::cgroups::Cgroup>,
 }
 
 /// Entry point of a process forked by `exec`; never returns.
-pub(crate) fn exec_run(a: ExecArgs) -> ! {
-    let err = match exec_setup(&a) {
+pub(crate) fn exec_run(a: ExecArgs, cloned_into_cgroup: bool) -> ! {
+    let joined = match &a.self_join {
+        Some(cg) => cg
+            .join_self(cloned_into_cgroup)
+            .map_err(|e| format!("join cgroup: {e}")),
+        None => Ok(()),
+    };
+    let err = match joined.and_then(|()| exec_setup(&a)) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -247,17 +304,30 @@ pub(crate) fn exec_run(a: ExecArgs) -> ! {
 }
 
 fn exec_setup(a: &ExecArgs) -> Result<std::convert::Infallible, String> {
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(|e| format!("set pdeathsig: {e}"))?;
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| format!("set pdeathsig: {e}"))?;
     nix::sys::prctl::set_dumpable(false).map_err(|e| format!("clear dumpable: {e}"))?;
     a.channel.expect_go()?;
     join_namespaces(&a.join)?;
     if a.process.terminal().unwrap_or(false) {
-        let sock = a.console.as_ref().ok_or("process.terminal is true but no console socket was given")?;
-        let size = a.process.console_size().map(|b| (clamp16(b.height()), clamp16(b.width())));
+        let sock = a
+            .console
+            .as_ref()
+            .ok_or("process.terminal is true but no console socket was given")?;
+        let size = a
+            .process
+            .console_size()
+            .map(|b| (clamp16(b.height()), clamp16(b.width())));
         crate::console::setup_in_container(sock.try_clone().map_err(|e| e.to_string())?, size)?;
     }
     prepare_process(&a.process, None, a.seccomp.as_ref(), a.in_userns)?;
     let (program, env) = resolve_program(&a.process)?;
     nix::sys::prctl::set_pdeathsig(None).map_err(|e| format!("clear pdeathsig: {e}"))?;
-    finish_and_exec(&a.process, a.seccomp.as_ref(), a.preserve_fds, &program, &env)
+    finish_and_exec(
+        &a.process,
+        a.seccomp.as_ref(),
+        a.preserve_fds,
+        &program,
+        &env,
+    )
 }

@@ -20,7 +20,12 @@ pub struct MountOpts {
 
 impl Default for MountOpts {
     fn default() -> Self {
-        Self { flags: MsFlags::empty(), propagation: MsFlags::empty(), data: String::new(), bind: false }
+        Self {
+            flags: MsFlags::empty(),
+            propagation: MsFlags::empty(),
+            data: String::new(),
+            bind: false,
+        }
     }
 }
 
@@ -99,7 +104,11 @@ pub fn rootfs_propagation(value: Option<&str>) -> Result<MsFlags, String> {
         "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
         "unbindable" => MsFlags::MS_UNBINDABLE,
         "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        other => return Err(format!("linux.rootfsPropagation: unknown propagation {other:?}")),
+        other => {
+            return Err(format!(
+                "linux.rootfsPropagation: unknown propagation {other:?}"
+            ))
+        }
     })
 }
 
@@ -113,7 +122,10 @@ mod tests {
 
     #[test]
     fn tmpfs_dev() {
-        let o = parse(&v(&["nosuid", "strictatime", "mode=755", "size=65536k"]), Some("tmpfs"));
+        let o = parse(
+            &v(&["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            Some("tmpfs"),
+        );
         assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
         assert_eq!(o.data, "mode=755,size=65536k");
         assert!(!o.bind);

@@ -19,7 +19,13 @@ pub fn set_identity(process: &Process, setgroups_allowed: bool) -> Result<(), St
     let uid = Uid::from_raw(user.uid());
     let gid = Gid::from_raw(user.gid());
     if setgroups_allowed {
-        let groups: Vec<Gid> = user.additional_gids().as_deref().unwrap_or_default().iter().map(|g| Gid::from_raw(*g)).collect();
+        let groups: Vec<Gid> = user
+            .additional_gids()
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
         nix::unistd::setgroups(&groups).map_err(|e| format!("setgroups {groups:?}: {e}"))?;
     }
     nix::sys::prctl::set_keepcaps(true).map_err(|e| format!("prctl(PR_SET_KEEPCAPS): {e}"))?;
@@ -37,8 +43,14 @@ fn to_set(caps: &Option<oci_spec::runtime::Capabilities>) -> Result<CapsHashSet,
     let mut out = HashSet::new();
     for c in caps.iter().flatten() {
         let name = c.to_string();
-        let name = if name.starts_with("CAP_") { name } else { format!("CAP_{name}") };
-        let cap: Capability = name.parse().map_err(|_| format!("unknown capability {name}"))?;
+        let name = if name.starts_with("CAP_") {
+            name
+        } else {
+            format!("CAP_{name}")
+        };
+        let cap: Capability = name
+            .parse()
+            .map_err(|_| format!("unknown capability {name}"))?;
         // Capabilities this kernel does not know cannot be held; skip them like runc.
         if supported.contains(&cap) {
             out.insert(cap);
@@ -53,7 +65,8 @@ pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<(), String> {
     let keep = to_set(caps.bounding())?;
     for cap in caps::runtime::thread_all_supported() {
         if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| format!("drop {cap} from bounding set: {e}"))?;
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|e| format!("drop {cap} from bounding set: {e}"))?;
         }
     }
     Ok(())
@@ -67,14 +80,26 @@ pub fn apply_caps(caps: Option<&LinuxCapabilities>) -> Result<(), String> {
     let inheritable = to_set(caps.inheritable())?;
     let ambient = to_set(caps.ambient())?;
     // Order: inheritable and permitted first (effective must stay within permitted).
-    caps::set(None, CapSet::Inheritable, &inheritable).map_err(|e| format!("set inheritable caps: {e}"))?;
-    caps::set(None, CapSet::Effective, &effective.intersection(&permitted).copied().collect()).map_err(|e| format!("set effective caps: {e}"))?;
-    caps::set(None, CapSet::Permitted, &permitted).map_err(|e| format!("set permitted caps: {e}"))?;
-    caps::set(None, CapSet::Effective, &effective).map_err(|e| format!("set effective caps: {e}"))?;
+    caps::set(None, CapSet::Inheritable, &inheritable)
+        .map_err(|e| format!("set inheritable caps: {e}"))?;
+    caps::set(
+        None,
+        CapSet::Effective,
+        &effective.intersection(&permitted).copied().collect(),
+    )
+    .map_err(|e| format!("set effective caps: {e}"))?;
+    caps::set(None, CapSet::Permitted, &permitted)
+        .map_err(|e| format!("set permitted caps: {e}"))?;
+    caps::set(None, CapSet::Effective, &effective)
+        .map_err(|e| format!("set effective caps: {e}"))?;
     caps::clear(None, CapSet::Ambient).map_err(|e| format!("clear ambient caps: {e}"))?;
     // The kernel only allows ambient caps that are permitted and inheritable; runc's
     // default spec lists ambient caps without inheritable ones, so skip the rest quietly.
-    for cap in ambient.iter().copied().filter(|c| inheritable.contains(c) && permitted.contains(c)) {
+    for cap in ambient
+        .iter()
+        .copied()
+        .filter(|c| inheritable.contains(c) && permitted.contains(c))
+    {
         caps::raise(None, CapSet::Ambient, cap).map_err(|e| format!("raise ambient {cap}: {e}"))?;
     }
     Ok(())
@@ -86,7 +111,10 @@ pub fn enter_cwd(cwd: &Path) -> Result<(), String> {
     nix::unistd::chdir(cwd).map_err(|e| format!("process.cwd {}: {e}", cwd.display()))?;
     let now = nix::unistd::getcwd().map_err(|e| format!("getcwd: {e}"))?;
     if !now.is_absolute() || now.as_os_str().as_bytes().starts_with(b"(unreachable)") {
-        return Err(format!("process.cwd {}: resolves outside the container root", cwd.display()));
+        return Err(format!(
+            "process.cwd {}: resolves outside the container root",
+            cwd.display()
+        ));
     }
     Ok(())
 }
@@ -97,7 +125,9 @@ pub fn lookup(program: &str, env: &[String]) -> Result<PathBuf, String> {
         return if Path::new(program).exists() {
             Ok(program.into())
         } else {
-            Err(format!("exec: \"{program}\": stat {program}: no such file or directory"))
+            Err(format!(
+                "exec: \"{program}\": stat {program}: no such file or directory"
+            ))
         };
     }
     let path = env
@@ -107,18 +137,24 @@ pub fn lookup(program: &str, env: &[String]) -> Result<PathBuf, String> {
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let cand = Path::new(dir).join(program);
         if let Ok(md) = std::fs::metadata(&cand) {
-            if md.is_file() && std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o111 != 0 {
+            if md.is_file()
+                && std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o111 != 0
+            {
                 return Ok(cand);
             }
         }
     }
-    Err(format!("exec: \"{program}\": executable file not found in $PATH"))
+    Err(format!(
+        "exec: \"{program}\": executable file not found in $PATH"
+    ))
 }
 
 /// execve(2) the user program; returns only on failure.
 pub fn exec(path: &Path, args: &[String], env: &[String]) -> String {
     let c = |s: &str| CString::new(s).unwrap_or_default();
-    let Ok(p) = CString::new(path.as_os_str().as_bytes()) else { return "program path contains NUL".into() };
+    let Ok(p) = CString::new(path.as_os_str().as_bytes()) else {
+        return "program path contains NUL".into();
+    };
     let argv: Vec<CString> = args.iter().map(|a| c(a)).collect();
     let envp: Vec<CString> = env.iter().map(|e| c(e)).collect();
     match nix::unistd::execve(&p, &argv, &envp) {
@@ -137,6 +173,8 @@ mod tests {
         assert!(lookup("sh", &env).is_ok());
         let e = lookup("definitely-not-a-program", &env).unwrap_err();
         assert!(e.contains("executable file not found in $PATH"), "{e}");
-        assert!(lookup("/no/such", &env).unwrap_err().contains("no such file"));
+        assert!(lookup("/no/such", &env)
+            .unwrap_err()
+            .contains("no such file"));
     }
 }

@@ -28,7 +28,10 @@ pub fn secure_join(root: &Path, unsafe_path: &Path) -> Result<PathBuf, String> {
                         Ok(target) => {
                             links += 1;
                             if links > MAX_LINKS {
-                                return Err(format!("{}: too many levels of symbolic links", unsafe_path.display()));
+                                return Err(format!(
+                                    "{}: too many levels of symbolic links",
+                                    unsafe_path.display()
+                                ));
                             }
                             let rest: PathBuf = comps.collect();
                             if !rest.as_os_str().is_empty() {
@@ -62,10 +65,22 @@ mod tests {
         symlink("/usr/lib", r.join("lib")).unwrap();
         symlink("../../../../etc", r.join("usr/evil")).unwrap();
         symlink("/", r.join("rootlink")).unwrap();
-        assert_eq!(secure_join(r, Path::new("/lib/x")).unwrap(), r.join("usr/lib/x"));
-        assert_eq!(secure_join(r, Path::new("/usr/evil/passwd")).unwrap(), r.join("etc/passwd"));
-        assert_eq!(secure_join(r, Path::new("/rootlink/../../tmp")).unwrap(), r.join("tmp"));
-        assert_eq!(secure_join(r, Path::new("/a/../../b")).unwrap(), r.join("b"));
+        assert_eq!(
+            secure_join(r, Path::new("/lib/x")).unwrap(),
+            r.join("usr/lib/x")
+        );
+        assert_eq!(
+            secure_join(r, Path::new("/usr/evil/passwd")).unwrap(),
+            r.join("etc/passwd")
+        );
+        assert_eq!(
+            secure_join(r, Path::new("/rootlink/../../tmp")).unwrap(),
+            r.join("tmp")
+        );
+        assert_eq!(
+            secure_join(r, Path::new("/a/../../b")).unwrap(),
+            r.join("b")
+        );
     }
 
     #[test]

@@ -32,7 +32,12 @@ pub struct Channel(pub OwnedFd);
 
 /// A connected pair: (parent end, init end).
 pub fn pair() -> io::Result<(Channel, Channel)> {
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
     Ok((Channel(a), Channel(b)))
 }
 

@@ -50,7 +50,8 @@ pub fn fork_into(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Fork
     };
     if let Some(fd) = cgroup {
         args.flags |= CLONE_INTO_CGROUP;
-        args.cgroup = u64::try_from(fd.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        args.cgroup =
+            u64::try_from(fd.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     }
     // SAFETY: `args` is a live, properly initialised clone_args of the size we pass; with
     // stack == 0 the child runs on a copy of our stack (fork semantics), and the caller
@@ -69,7 +70,8 @@ pub fn fork_into(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Fork
     if !matches!(err.raw_os_error(), Some(libc::ENOSYS) | Some(libc::E2BIG)) {
         return Err(err);
     }
-    let flags = libc::c_ulong::try_from(flags).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let flags =
+        libc::c_ulong::try_from(flags).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: raw clone(2) with a NULL stack behaves like fork(2); the same single-thread
     // requirement as above applies, and no tid/tls pointers are passed.
     let ret = unsafe {

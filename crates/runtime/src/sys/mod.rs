@@ -5,9 +5,11 @@
 
 /// clone3(2) with namespace flags and CLONE_INTO_CGROUP.
 pub mod clone;
+/// Read-only detached mounts of the runtime binary and execveat(2).
+pub mod exe;
 /// close_range(2) and fd hygiene before execve.
 pub mod fd;
-/// setdomainname(2).
-pub mod uts;
 /// Controlling-terminal ioctls.
 pub mod tty;
+/// setdomainname(2).
+pub mod uts;
