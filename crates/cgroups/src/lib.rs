@@ -75,6 +75,16 @@ impl Cgroup {
         Ok(Self { path: rel, backend })
     }
 
+    /// The host hierarchy this cgroup was resolved on (no new mountinfo read).
+    pub fn hierarchy(&self) -> Hierarchy {
+        match &self.backend {
+            Backend::V1(c) => c.hierarchy(),
+            Backend::V2(c) => Hierarchy::V2 {
+                root: c.root.clone(),
+            },
+        }
+    }
+
     /// Whether this cgroup lives on a pure v2 hierarchy.
     pub fn is_v2(&self) -> bool {
         matches!(self.backend, Backend::V2(_))
@@ -175,8 +185,9 @@ impl Cgroup {
         }
     }
 
-    /// Remove the cgroup directories (the cgroup must be empty) and then any ancestors
-    /// left empty; missing dirs are fine.
+    /// Remove the cgroup directories (the cgroup must be empty); missing dirs are fine.
+    /// Ancestors are kept: they are shared with other containers (e.g. `/docker`), and
+    /// removing and re-creating them on every run would cost a mkdir per hierarchy.
     pub fn destroy(&self) -> Result<(), CgroupError> {
         match &self.backend {
             Backend::V1(c) => c.destroy(),
@@ -189,7 +200,7 @@ impl Cgroup {
 /// sends `blkioWeight: 0`, which the kernel rejects as out of range).
 fn zero_means_unset(r: &LinuxResources) -> LinuxResources {
     let mut r = r.clone();
-    if let Some(mut m) = r.memory().clone() {
+    if let Some(mut m) = *r.memory() {
         if m.limit() == Some(0) {
             m.set_limit(None);
         }
@@ -238,6 +249,18 @@ fn zero_means_unset(r: &LinuxResources) -> LinuxResources {
         r.set_pids(None);
     }
     r
+}
+
+impl Cgroup {
+    /// Remove the now-empty ancestors of this cgroup in every hierarchy, up to the
+    /// hierarchy root; stops at the first one still in use. For callers that own a
+    /// private parent (tests, a prefix per daemon) and want it gone with the last child.
+    pub fn remove_empty_ancestors(&self) {
+        match &self.backend {
+            Backend::V1(c) => c.remove_empty_ancestors(),
+            Backend::V2(c) => cgfs::remove_empty_ancestors(&c.root, &self.path),
+        }
+    }
 }
 
 /// `Ok` if no step failed, the error if one did, [`CgroupError::Destroy`] for several.

@@ -206,8 +206,10 @@ mod host {
 
         assert!(!leftovers(&path).is_empty());
         cg.destroy().unwrap();
+        cg.remove_empty_ancestors();
         assert_eq!(leftovers(&path), Vec::<PathBuf>::new());
         cg.destroy().unwrap();
+        cg.remove_empty_ancestors();
     }
 
     #[test]
@@ -244,6 +246,7 @@ mod host {
 
         finish(&cg, child);
         cg.destroy().unwrap();
+        cg.remove_empty_ancestors();
         assert_eq!(leftovers(&path), Vec::<PathBuf>::new());
     }
 
@@ -286,6 +289,7 @@ mod host {
                         let cg = Cgroup::new(Path::new(&format!("{parent}/c{t}-{i}"))).unwrap();
                         cg.create(None).unwrap();
                         cg.destroy().unwrap();
+                        cg.remove_empty_ancestors();
                     }
                 })
             })
@@ -355,6 +359,7 @@ mod host {
         assert!(out.contains("null-ok") && !out.contains("zero-ok"), "{out}");
         assert!(out.contains("Operation not permitted"), "{out}");
         cg.destroy().unwrap();
+        cg.remove_empty_ancestors();
         assert!(!root
             .join(path.strip_prefix("/").unwrap())
             .parent()

@@ -268,12 +268,27 @@ impl V1 {
     }
 
     /// Remove the directory (and now-empty ancestors) from every hierarchy.
+    /// The hierarchy description this cgroup was built from.
+    pub fn hierarchy(&self) -> crate::Hierarchy {
+        crate::Hierarchy::V1 {
+            mounts: self.mounts.clone(),
+            unified: self.unified.clone(),
+        }
+    }
+
+    /// See [`crate::Cgroup::remove_empty_ancestors`].
+    pub fn remove_empty_ancestors(&self) {
+        for root in self.roots() {
+            cgfs::remove_empty_ancestors(root, &self.rel);
+        }
+    }
+
     pub fn destroy(&self) -> Result<(), CgroupError> {
         let mut errors = Vec::new();
         let deadline = Instant::now() + cgfs::RMDIR_PATIENCE;
         for root in self.roots() {
             match cgfs::remove_cgroup(&root.join(&self.rel), deadline) {
-                Ok(()) => cgfs::remove_empty_ancestors(root, &self.rel),
+                Ok(()) => {}
                 Err(e) => errors.push(e),
             }
         }

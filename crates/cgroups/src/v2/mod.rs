@@ -26,7 +26,7 @@ const FREEZE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A container's cgroup on a pure v2 host (or on any cgroup2 mount).
 #[derive(Debug, Clone)]
 pub struct V2 {
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     rel: PathBuf,
 }
 
@@ -161,11 +161,9 @@ impl V2 {
         stats::read_stats(&self.dir())
     }
 
-    /// Remove the directory and now-empty ancestors.
+    /// Remove the directory (ancestors stay, as with runc: they are shared).
     pub fn destroy(&self) -> Result<(), CgroupError> {
-        cgfs::remove_cgroup(&self.dir(), Instant::now() + cgfs::RMDIR_PATIENCE)?;
-        cgfs::remove_empty_ancestors(&self.root, &self.rel);
-        Ok(())
+        cgfs::remove_cgroup(&self.dir(), Instant::now() + cgfs::RMDIR_PATIENCE)
     }
 }
 

@@ -120,16 +120,6 @@ pub enum Command {
     Restore(UnsupportedArgs),
 }
 
-impl Command {
-    /// Whether the verb enters a container, so the binary must run from a sealed copy.
-    pub fn enters_container(&self) -> bool {
-        matches!(
-            self,
-            Command::Create(_) | Command::Run(_) | Command::Exec(_)
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,7 +138,6 @@ mod tests {
         assert_eq!(cli.global.root, PathBuf::from("/run/containerd/runc/moby"));
         assert_eq!(cli.global.log, Some(PathBuf::from("/b/log.json")));
         assert_eq!(cli.global.log_format, LogFormat::Json);
-        assert!(cli.command.enters_container());
         let Command::Create(c) = cli.command else {
             panic!("not create")
         };

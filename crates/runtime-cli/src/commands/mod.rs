@@ -30,16 +30,6 @@ pub struct Ctx<'a> {
     pub log: &'a Logger,
 }
 
-/// For verbs that enter a container, make sure this process runs from a sealed copy of
-/// its binary (re-executing if needed); a no-op for every other verb.
-pub fn seal_if_needed(command: &Command) -> Result<()> {
-    if command.enters_container() {
-        berth_runtime::sealed_exe::ensure_sealed()
-            .context("re-execute from a sealed copy of berth-runtime")?;
-    }
-    Ok(())
-}
-
 /// Run the verb; returns the process exit code (the container's for `run` and `exec`).
 pub fn dispatch(cli: Cli, log: &Logger) -> Result<i32> {
     if cli.global.systemd_cgroup {

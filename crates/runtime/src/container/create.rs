@@ -30,6 +30,10 @@ use crate::sys::clone::{fork_into, Forked};
 #[derive(Debug)]
 pub(super) struct Created {
     pub state: ContainerState,
+    /// The bundle's spec (for hooks later in `run`, without re-reading config.json).
+    pub spec: oci_spec::runtime::Spec,
+    /// The container's cgroup, as resolved at create time.
+    pub cgroup: Cgroup,
     /// Parent end of the handshake (used by `run` to send Start).
     pub channel: Channel,
 }
@@ -70,6 +74,9 @@ impl Runtime {
         state::validate_id(&opts.id)?;
         let bundle = config::load(&opts.bundle)?;
         let spec = &bundle.spec;
+        if crate::sealed_exe::required_for(spec) {
+            crate::sealed_exe::ensure_sealed()?;
+        }
         let process = spec
             .process()
             .as_ref()
@@ -109,7 +116,7 @@ impl Runtime {
 
         let cgroup_path = linux
             .and_then(|l| l.cgroups_path().clone())
-            .unwrap_or_else(|| PathBuf::from(format!("/berth/{}", opts.id)));
+            .unwrap_or_else(|| PathBuf::from(format!("/{}", opts.id)));
         let cgroup = Cgroup::new(&cgroup_path)?;
         let devices = linux.and_then(|l| l.devices().clone()).unwrap_or_default();
         let resources = crate::device_rules::with_defaults(
@@ -169,7 +176,7 @@ impl Runtime {
             join,
             new_userns,
             new_cgroupns,
-            cgroup_mount: CgroupMountPlan::detect(&cgroup_path, new_cgroupns),
+            cgroup_mount: CgroupMountPlan::new(&cgroup.hierarchy(), &cgroup_path, new_cgroupns),
             seccomp,
             preserve_fds: opts.preserve_fds,
             no_pivot: opts.no_pivot,
@@ -221,7 +228,10 @@ impl Runtime {
         parent_end.expect(Msg::Ready).map_err(Error::Init)?;
 
         st.status = Status::Created;
-        state::save(&self.root, &st)?;
+        // `run` records the container once more as running a moment later; skip this write.
+        if fifo_gate {
+            state::save(&self.root, &st)?;
+        }
         if let Some(pid_file) = &opts.pid_file {
             write_pid_file(pid_file, st.pid)?;
         }
@@ -231,6 +241,8 @@ impl Runtime {
         Ok(Created {
             state: st,
             channel: parent_end,
+            spec: bundle.spec,
+            cgroup,
         })
     }
 }

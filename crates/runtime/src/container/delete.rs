@@ -29,22 +29,34 @@ impl Runtime {
                 });
             }
         }
+        let spec = crate::config::load(&st.bundle).ok().map(|b| b.spec);
+        self.remove(&st, &cg, spec.as_ref())
+    }
+
+    /// Tear down a container whose init is gone: stragglers, cgroup, state dir, then the
+    /// poststop hooks of `spec` (if the bundle's config is still readable).
+    pub(super) fn remove(
+        &self,
+        st: &ContainerState,
+        cg: &Cgroup,
+        spec: Option<&oci_spec::runtime::Spec>,
+    ) -> Result<()> {
         // Stragglers (e.g. exec'd processes outliving the init with a shared pid ns).
         if !cg.pids().unwrap_or_default().is_empty() {
-            self.kill_and_wait(&st, &cg)?;
+            self.kill_and_wait(st, cg)?;
         }
         let destroyed = cg.destroy();
         let mut final_state = st.clone();
         final_state.status = Status::Stopped;
-        let json = serde_json::to_vec(&final_state.oci()).unwrap_or_default();
-        let removed = std::fs::remove_dir_all(state::dir(&self.root, id));
-        if let Ok(bundle) = crate::config::load(&st.bundle) {
-            if let Err(e) = hooks::run(&bundle.spec, Kind::Poststop, &json) {
+        let removed = std::fs::remove_dir_all(state::dir(&self.root, &st.id));
+        if let Some(spec) = spec {
+            let json = serde_json::to_vec(&final_state.oci()).unwrap_or_default();
+            if let Err(e) = hooks::run(spec, Kind::Poststop, &json) {
                 eprintln!("berth-runtime: {e}");
             }
         }
         destroyed?;
-        removed.map_err(|e| Error::sys(format!("remove state dir of {id}"), e))
+        removed.map_err(|e| Error::sys(format!("remove state dir of {}", st.id), e))
     }
 
     /// SIGKILL the init and everything in the cgroup, then wait until they are gone.

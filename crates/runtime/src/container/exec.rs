@@ -25,6 +25,7 @@ impl Runtime {
     /// Run an additional process inside the container. Returns the exit code unless
     /// `opts.detach`, in which case returns 0 once the process has started.
     pub fn exec(&self, id: &str, process: &Process, opts: &ExecOptions) -> Result<i32> {
+        crate::sealed_exe::ensure_sealed()?;
         let st = self.load(id)?;
         if !matches!(st.status, Status::Running | Status::Created) {
             return Err(Error::BadStatus {

@@ -29,12 +29,13 @@ impl Runtime {
         }
         st.status = Status::Running;
         state::save(&self.root, &st)?;
-        self.poststart(&st);
+        self.poststart(&st, Some(&created.spec));
         if detach {
             return Ok(0);
         }
         let code = super::wait::wait_forwarding(Pid::from_raw(st.pid))?;
-        self.delete(&opts.id, true)?;
+        // We reaped the init ourselves: tear down without re-reading state or config.
+        self.remove(&st, &created.cgroup, Some(&created.spec))?;
         Ok(code)
     }
 }

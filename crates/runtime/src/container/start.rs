@@ -42,17 +42,26 @@ impl Runtime {
         let _ = std::fs::remove_file(&fifo);
         st.status = Status::Running;
         state::save(&self.root, &st)?;
-        self.poststart(&st);
+        self.poststart(&st, None);
         Ok(())
     }
 
     /// poststart hooks: failures are reported but do not stop the container (OCI spec).
-    pub(super) fn poststart(&self, st: &ContainerState) {
-        if let Ok(bundle) = crate::config::load(&st.bundle) {
-            let json = serde_json::to_vec(&st.oci()).unwrap_or_default();
-            if let Err(e) = hooks::run(&bundle.spec, Kind::Poststart, &json) {
-                eprintln!("berth-runtime: {e}");
-            }
+    pub(super) fn poststart(&self, st: &ContainerState, spec: Option<&oci_spec::runtime::Spec>) {
+        let loaded;
+        let spec = match spec {
+            Some(s) => s,
+            None => match crate::config::load(&st.bundle) {
+                Ok(b) => {
+                    loaded = b.spec;
+                    &loaded
+                }
+                Err(_) => return,
+            },
+        };
+        let json = serde_json::to_vec(&st.oci()).unwrap_or_default();
+        if let Err(e) = hooks::run(spec, Kind::Poststart, &json) {
+            eprintln!("berth-runtime: {e}");
         }
     }
 }

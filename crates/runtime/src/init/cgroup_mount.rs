@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{mount, MsFlags};
 
+use berth_cgroups::Hierarchy;
+
 use super::mount_opts::MountOpts;
 use super::rootfs::remount_bind;
 
 /// One v1 hierarchy on the host.
 #[derive(Debug, Clone)]
-struct Hierarchy {
+struct Hierarchy1 {
     /// Host mount point, e.g. /sys/fs/cgroup/memory.
     mountpoint: PathBuf,
     /// Directory name inside the container, e.g. `memory` or `cpu,cpuacct`.
@@ -27,7 +29,7 @@ struct Hierarchy {
 /// What to mount for `type: cgroup`.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    v1: Vec<Hierarchy>,
+    v1: Vec<Hierarchy1>,
     /// Pure v2 host (cgroup2 mounted, no v1 controllers).
     v2: bool,
     cgroup_path: PathBuf,
@@ -35,60 +37,44 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Read the host's cgroup layout.
-    pub fn detect(cgroup_path: &Path, new_cgroupns: bool) -> Self {
-        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-        Self::from_mountinfo(&info, cgroup_path, new_cgroupns)
-    }
-
-    fn from_mountinfo(info: &str, cgroup_path: &Path, new_cgroupns: bool) -> Self {
-        let mut v1 = Vec::new();
-        let mut v2 = false;
-        for line in info.lines() {
-            let Some((pre, post)) = line.split_once(" - ") else {
-                continue;
-            };
-            let mountpoint = pre.split(' ').nth(4).unwrap_or("");
-            let mut post = post.split(' ');
-            let fstype = post.next().unwrap_or("");
-            let superopts = post.nth(1).unwrap_or("");
-            match fstype {
-                "cgroup" => {
-                    let ctrls: Vec<&str> = superopts
-                        .split(',')
-                        .filter(|o| {
-                            !matches!(*o, "rw" | "ro")
-                                && !o.starts_with("release_agent")
-                                && *o != "clone_children"
-                                && *o != "xattr"
-                        })
-                        .collect();
-                    let name = Path::new(mountpoint)
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let data = if ctrls.iter().any(|c| c.starts_with("name=")) && ctrls.len() == 1 {
-                        format!("none,{}", ctrls[0])
-                    } else {
-                        ctrls.join(",")
-                    };
-                    v1.push(Hierarchy {
-                        mountpoint: mountpoint.into(),
-                        name,
-                        data,
-                    });
-                }
-                "cgroup2" if mountpoint == "/sys/fs/cgroup" => v2 = true,
-                _ => {}
-            }
-        }
+    /// What to mount for the host's `hierarchy` (as resolved for the container's cgroup).
+    pub fn new(hierarchy: &Hierarchy, cgroup_path: &Path, new_cgroupns: bool) -> Self {
         let rel = cgroup_path
             .strip_prefix("/")
             .unwrap_or(cgroup_path)
             .to_path_buf();
+        let v1 = match hierarchy {
+            Hierarchy::V2 { .. } => {
+                return Plan {
+                    v1: Vec::new(),
+                    v2: true,
+                    cgroup_path: rel,
+                    new_cgroupns,
+                }
+            }
+            Hierarchy::V1 { mounts, .. } => mounts
+                .iter()
+                .map(|m| {
+                    let name = m
+                        .mountpoint
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let data = match m.controllers.as_slice() {
+                        [named] if named.starts_with("name=") => format!("none,{named}"),
+                        ctrls => ctrls.join(","),
+                    };
+                    Hierarchy1 {
+                        mountpoint: m.mountpoint.clone(),
+                        name,
+                        data,
+                    }
+                })
+                .collect(),
+        };
         Plan {
-            v2: v2 && v1.is_empty(),
             v1,
+            v2: false,
             cgroup_path: rel,
             new_cgroupns,
         }
@@ -175,16 +161,26 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use berth_cgroups::V1Mount;
 
-    const HYBRID: &str = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,release_agent=/x,name=systemd
-41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw";
+    fn m(point: &str, ctrls: &[&str]) -> V1Mount {
+        V1Mount {
+            mountpoint: point.into(),
+            controllers: ctrls.iter().map(|c| c.to_string()).collect(),
+        }
+    }
 
     #[test]
     fn hybrid_uses_v1() {
-        let p = Plan::from_mountinfo(HYBRID, Path::new("/berth/x"), true);
+        let h = Hierarchy::V1 {
+            mounts: vec![
+                m("/sys/fs/cgroup/cpu,cpuacct", &["cpu", "cpuacct"]),
+                m("/sys/fs/cgroup/memory", &["memory"]),
+                m("/sys/fs/cgroup/systemd", &["name=systemd"]),
+            ],
+            unified: Some("/sys/fs/cgroup/unified".into()),
+        };
+        let p = Plan::new(&h, Path::new("/berth/x"), true);
         assert!(!p.v2);
         let names: Vec<_> =
             p.v1.iter()
@@ -193,7 +189,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                ("cpu", "cpu"),
+                ("cpu,cpuacct", "cpu,cpuacct"),
                 ("memory", "memory"),
                 ("systemd", "none,name=systemd")
             ]
@@ -203,8 +199,10 @@ mod tests {
 
     #[test]
     fn pure_v2() {
-        let p = Plan::from_mountinfo(
-            "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate",
+        let p = Plan::new(
+            &Hierarchy::V2 {
+                root: "/sys/fs/cgroup".into(),
+            },
             Path::new("a"),
             false,
         );
