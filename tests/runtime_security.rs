@@ -143,15 +143,22 @@ fn cve_2019_5736_runtime_binary_not_writable_from_container() {
         "runtime binary of init ({exe}) is writable from the host side"
     );
     if rt.is_berth() {
-        // berth re-executes from a detached read-only bind mount of its binary (or a
-        // sealed memfd on old kernels): writing must fail with EROFS (or EPERM for the
-        // memfd's seals), not merely ETXTBSY while the binary happens to be running.
-        // (While the binary runs, the write open fails with ETXTBSY first; the mount
-        // flag is what still holds once no runtime process executes it.)
+        // With its own pid namespace the waiting init is alone there, so berth skips the
+        // re-exec; a container sharing the host's pid namespace must be sealed: its init
+        // runs from a detached read-only bind mount of the binary (or a sealed memfd on
+        // old kernels). While the binary runs, a write open fails with ETXTBSY first;
+        // the mount flag is what still holds once no runtime process executes it.
+        let mut shared = rt.bundle("exe-hostpid");
+        shared.args(&["sleep", "1000"]).without_namespace("pid");
+        rt.create(&shared, "exe-hostpid").assert_ok();
+        let shared_pid = rt.pid("exe-hostpid");
+        let shared_exe = std::fs::read_link(format!("/proc/{shared_pid}/exe")).unwrap();
+        let shared_exe = shared_exe.to_string_lossy().to_string();
         assert!(
-            exe.contains("memfd:") || exe_on_readonly_mount(pid),
-            "berth init's binary ({exe}) is neither a sealed memfd nor on a read-only mount"
+            shared_exe.contains("memfd:") || exe_on_readonly_mount(shared_pid),
+            "init sharing the host pid namespace runs from a writable binary ({shared_exe})"
         );
+        rt.delete_force("exe-hostpid").assert_ok();
     }
     rt.start("exe").assert_ok();
     // A process exec'd into the container must not be able to reopen the runtime
