@@ -81,6 +81,23 @@ impl Kind {
     }
 }
 
+/// Whether `spec` has hooks of any of `kinds` (to skip handshake steps that only serve them).
+pub fn any(spec: &Spec, kinds: &[Kind]) -> bool {
+    spec.hooks().as_ref().is_some_and(|h| {
+        kinds
+            .iter()
+            .any(|k| k.select(h).is_some_and(|v| !v.is_empty()))
+    })
+}
+
+/// The hooks that make `create` pause the init before pivot_root (and need the state).
+pub const SETUP_HOOKS: &[Kind] = &[
+    Kind::Prestart,
+    Kind::CreateRuntime,
+    Kind::CreateContainer,
+    Kind::StartContainer,
+];
+
 /// Run every hook of `kind` in `spec`, in order, feeding `state_json` on stdin.
 pub fn run(spec: &Spec, kind: Kind, state_json: &[u8]) -> Result<(), HookError> {
     let Some(hooks) = spec.hooks().as_ref().and_then(|h| kind.select(h)) else {

@@ -64,7 +64,7 @@ pub(crate) fn run(args: InitArgs, cloned_into_cgroup: bool) -> ! {
         None => Ok(()),
     };
     let ready = std::cell::Cell::new(false);
-    let err = match joined.and_then(|()| setup_and_exec(&args, &ready)) {
+    let err = match joined.and_then(|()| setup_and_exec(&args, cloned_into_cgroup, &ready)) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -78,12 +78,16 @@ pub(crate) fn run(args: InitArgs, cloned_into_cgroup: bool) -> ! {
 
 fn setup_and_exec(
     a: &InitArgs,
+    cloned_into_cgroup: bool,
     ready: &std::cell::Cell<bool>,
 ) -> Result<std::convert::Infallible, String> {
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .map_err(|e| format!("set pdeathsig: {e}"))?;
     nix::sys::prctl::set_dumpable(false).map_err(|e| format!("clear dumpable: {e}"))?;
-    a.channel.expect_go()?;
+    // The parent has work before we go on only for id maps or a cgroup join by pid.
+    if a.new_userns || !(cloned_into_cgroup || a.self_join.is_some()) {
+        a.channel.expect_go()?;
+    }
     join_namespaces(&a.join)?;
     if a.new_userns {
         become_root_in_userns()?;
@@ -99,10 +103,14 @@ fn setup_and_exec(
             .map_err(|e| format!("process.oomScoreAdj {adj}: {e}"))?;
     }
     rootfs::prepare(&a.spec, &a.rootfs, a.new_userns, &a.cgroup_mount)?;
-    a.channel
-        .send(&Msg::Hooks)
-        .map_err(|e| format!("handshake: {e}"))?;
-    let state_json = a.channel.expect_go()?;
+    let state_json = if hooks::any(&a.spec, hooks::SETUP_HOOKS) {
+        a.channel
+            .send(&Msg::Hooks)
+            .map_err(|e| format!("handshake: {e}"))?;
+        a.channel.expect_go()?
+    } else {
+        Vec::new()
+    };
     hooks::run(&a.spec, Kind::CreateContainer, &state_json).map_err(|e| e.to_string())?;
     rootfs::pivot(&a.rootfs, a.no_pivot)?;
     write_sysctls(&a.spec)?;
