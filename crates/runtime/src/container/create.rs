@@ -82,18 +82,8 @@ impl Runtime {
             .as_ref()
             .ok_or(Error::Unsupported("a config without process"))?;
         let linux = spec.linux().as_ref();
-        let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
-            Some(profile) => Some(crate::seccomp::compile(
-                profile,
-                Some(&self.seccomp_cache_dir()),
-            )?),
-            None => None,
-        };
-        let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
-            (true, Some(path)) => Some(crate::console::connect(path)?),
-            (true, None) => return Err(crate::console::ConsoleError::NoSocket.into()),
-            (false, _) => None,
-        };
+        let seccomp = self.compile_seccomp(spec)?;
+        let console = super::console_for(process, opts.console_socket.as_deref())?;
 
         fs::DirBuilder::new()
             .recursive(true)

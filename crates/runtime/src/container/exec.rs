@@ -43,23 +43,8 @@ impl Runtime {
             .into());
         }
         let bundle = crate::config::load(&st.bundle)?;
-        let seccomp = match bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.seccomp().as_ref())
-        {
-            Some(profile) => Some(crate::seccomp::compile(
-                profile,
-                Some(&self.seccomp_cache_dir()),
-            )?),
-            None => None,
-        };
-        let console = match (process.terminal().unwrap_or(false), &opts.console_socket) {
-            (true, Some(path)) => Some(crate::console::connect(path)?),
-            (true, None) => return Err(crate::console::ConsoleError::NoSocket.into()),
-            (false, _) => None,
-        };
+        let seccomp = self.compile_seccomp(&bundle.spec)?;
+        let console = super::console_for(process, opts.console_socket.as_deref())?;
         let mut join: Vec<(CloneFlags, OwnedFd)> = Vec::new();
         let mut in_userns = false;
         for ns in crate::config::namespaces(&bundle.spec) {

@@ -63,6 +63,34 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// The spec's seccomp profile compiled to BPF (from the cache when seen before).
+    fn compile_seccomp(
+        &self,
+        spec: &oci_spec::runtime::Spec,
+    ) -> crate::error::Result<Option<crate::seccomp::CompiledFilter>> {
+        let Some(profile) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) else {
+            return Ok(None);
+        };
+        Ok(Some(crate::seccomp::compile(
+            profile,
+            Some(&self.seccomp_cache_dir()),
+        )?))
+    }
+}
+
+/// Connect to the console socket when the process wants a terminal.
+fn console_for(
+    process: &oci_spec::runtime::Process,
+    socket: Option<&std::path::Path>,
+) -> crate::error::Result<Option<std::os::fd::OwnedFd>> {
+    match (process.terminal().unwrap_or(false), socket) {
+        (true, Some(path)) => Ok(Some(crate::console::connect(path)?)),
+        (true, None) => Err(crate::console::ConsoleError::NoSocket.into()),
+        (false, _) => Ok(None),
+    }
+}
+
 /// Current time as RFC 3339 UTC with nanoseconds, as runc writes `created`.
 pub(crate) fn now_rfc3339() -> String {
     let now = std::time::SystemTime::now()
