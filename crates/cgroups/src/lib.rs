@@ -99,6 +99,23 @@ impl Cgroup {
         }
     }
 
+    /// Whether [`Cgroup::create`] may run after the process was cloned into
+    /// [`Cgroup::clone_into_fd`] (v1, where the cgroup2 part carries no limits), so the
+    /// caller can overlap the mkdirs with the child's own setup. On v2 the limits live
+    /// in the clone target itself: create it fully first.
+    pub fn can_create_after_clone(&self) -> bool {
+        matches!(self.backend, Backend::V1(_))
+    }
+
+    /// Create just the directory [`Cgroup::clone_into_fd`] opens (v1 hybrid: the
+    /// `unified` one); [`Cgroup::create`] later creates the rest and tolerates it.
+    pub fn create_clone_target(&self) -> Result<(), CgroupError> {
+        match &self.backend {
+            Backend::V1(c) => c.create_clone_target(),
+            Backend::V2(c) => c.create(None),
+        }
+    }
+
     /// An O_PATH|O_DIRECTORY fd of the cgroup2 directory for clone3's CLONE_INTO_CGROUP:
     /// the cgroup on v2, the `unified` hierarchy's directory on a hybrid host.
     pub fn clone_into_fd(&self) -> Option<OwnedFd> {

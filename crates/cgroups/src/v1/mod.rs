@@ -130,6 +130,14 @@ impl V1 {
     }
 
     /// Create the directory in every hierarchy and apply `r`; roll back on error.
+    /// Create only the cgroup2 (`unified`) directory, the target of CLONE_INTO_CGROUP.
+    pub fn create_clone_target(&self) -> Result<(), CgroupError> {
+        match &self.unified {
+            Some(u) => cgfs::create_dirs(u, &self.rel, &mut |_| Ok(())).map(drop),
+            None => Ok(()),
+        }
+    }
+
     pub fn create(&self, r: Option<&LinuxResources>) -> Result<(), CgroupError> {
         let plan = match r {
             Some(r) => self.plan(r, false)?,

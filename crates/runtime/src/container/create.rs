@@ -113,8 +113,15 @@ impl Runtime {
             linux.and_then(|l| l.resources().as_ref()),
             &devices,
         );
-        cgroup.create(resources.as_ref())?;
+        // On v1 the mkdirs (~0.6 ms for ten hierarchies) run after clone, while the init
+        // creates its namespaces; only the CLONE_INTO_CGROUP target must exist first.
+        let create_after_clone = cgroup.can_create_after_clone();
         rollback.cgroup = Some(cgroup.clone());
+        if create_after_clone {
+            cgroup.create_clone_target()?;
+        } else {
+            cgroup.create(resources.as_ref())?;
+        }
 
         let mut st = ContainerState {
             oci_version: spec.version().clone(),
@@ -129,7 +136,8 @@ impl Runtime {
             init_start_time: 0,
             cgroup_path: cgroup_path.clone(),
         };
-        state::save(&self.root, &st)?;
+        // The record is first written once the init is ready (as runc does); until then
+        // the directory alone reserves the id and the rollback guard owns it.
 
         let gate = if fifo_gate {
             let fifo = dir.join("exec.fifo");
@@ -151,8 +159,11 @@ impl Runtime {
         };
 
         let namespaces = config::namespaces(spec);
-        let (clone_flags, join) = namespace_plan(&namespaces)?;
-        let new_userns = clone_flags.contains(CloneFlags::CLONE_NEWUSER);
+        let (new_flags, join) = namespace_plan(&namespaces)?;
+        let new_userns = new_flags.contains(CloneFlags::CLONE_NEWUSER);
+        // Only the pid and user namespaces must come from clone3; the init unshares the
+        // others itself, in parallel with the parent's work below.
+        let clone_flags = new_flags & (CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWUSER);
         let new_cgroupns = namespaces
             .iter()
             .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none());
@@ -165,6 +176,8 @@ impl Runtime {
             console,
             join,
             new_userns,
+            unshare: new_flags & !clone_flags,
+            cgroup_created_after_clone: create_after_clone,
             new_cgroupns,
             cgroup_mount: CgroupMountPlan::new(&cgroup.hierarchy(), &cgroup_path, new_cgroupns),
             seccomp,
@@ -203,12 +216,15 @@ impl Runtime {
                 linux.gid_mappings().as_deref().unwrap_or_default(),
             )?;
         }
+        if create_after_clone {
+            cgroup.create(resources.as_ref())?;
+        }
         if !in_cgroup && !child_joins {
             cgroup.add_pid(pid.as_raw())?;
         }
         // Mirrors the init's side of the handshake (init/mod.rs): steps with nothing to
         // do are skipped, each saves a round trip between the two processes.
-        if new_userns || !(in_cgroup || child_joins) {
+        if init::first_go_needed(new_userns, create_after_clone, in_cgroup, child_joins) {
             go(&parent_end, Vec::new())?;
         }
         st.pid = pid.as_raw();
@@ -223,7 +239,7 @@ impl Runtime {
         parent_end.expect(Msg::Ready).map_err(Error::Init)?;
 
         st.status = Status::Created;
-        // `run` records the container once more as running a moment later; skip this write.
+        // `run` records the container as running a moment later; skip this write there.
         if fifo_gate {
             state::save(&self.root, &st)?;
         }

@@ -121,19 +121,35 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// The invoking user's name (or uid), for `list`'s OWNER column.
+/// The invoking user's name (or uid), for `list`'s OWNER column. Read from /etc/passwd
+/// directly: NSS lookups would dlopen modules, which a static binary should not do.
 pub(crate) fn owner() -> String {
-    let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
+    let uid = nix::unistd::getuid().as_raw();
+    std::fs::read_to_string("/etc/passwd")
         .ok()
-        .flatten()
-        .map(|u| u.name)
+        .and_then(|p| user_name(&p, uid))
         .unwrap_or_else(|| uid.to_string())
+}
+
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_lookup() {
+        let p = "root:x:0:0:root:/root:/bin/sh\nberth:x:1000:1000::/home/berth:/bin/sh\n";
+        assert_eq!(user_name(p, 1000).as_deref(), Some("berth"));
+        assert_eq!(user_name(p, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(p, 7), None);
+    }
 
     #[test]
     fn civil_dates() {

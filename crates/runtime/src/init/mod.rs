@@ -45,6 +45,10 @@ pub(crate) struct InitArgs {
     /// Namespaces to join by path, user namespace first.
     pub join: Vec<(CloneFlags, OwnedFd)>,
     pub new_userns: bool,
+    /// New namespaces (mount, net, ipc, uts) the init unshares itself after clone.
+    pub unshare: CloneFlags,
+    /// The parent creates the cgroup after clone (v1): wait for it before joining.
+    pub cgroup_created_after_clone: bool,
     pub new_cgroupns: bool,
     pub cgroup_mount: CgroupMountPlan,
     pub seccomp: Option<CompiledFilter>,
@@ -57,14 +61,8 @@ pub(crate) struct InitArgs {
 /// Entry point in the child; never returns. `cloned_into_cgroup`: clone3 already placed
 /// us in the cgroup2 hierarchy.
 pub(crate) fn run(args: InitArgs, cloned_into_cgroup: bool) -> ! {
-    let joined = match &args.self_join {
-        Some(cg) => cg
-            .join_self(cloned_into_cgroup)
-            .map_err(|e| format!("join cgroup: {e}")),
-        None => Ok(()),
-    };
     let ready = std::cell::Cell::new(false);
-    let err = match joined.and_then(|()| setup_and_exec(&args, cloned_into_cgroup, &ready)) {
+    let err = match setup_and_exec(&args, cloned_into_cgroup, &ready) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -76,6 +74,17 @@ pub(crate) fn run(args: InitArgs, cloned_into_cgroup: bool) -> ! {
     std::process::exit(127)
 }
 
+/// Whether the parent has work between clone and the init's next step (id maps, the
+/// cgroup, a join by pid) and so sends a first Go. Parent and init both decide with this.
+pub(crate) fn first_go_needed(
+    new_userns: bool,
+    cgroup_after_clone: bool,
+    cloned_into_cgroup: bool,
+    init_joins: bool,
+) -> bool {
+    new_userns || cgroup_after_clone || !(cloned_into_cgroup || init_joins)
+}
+
 fn setup_and_exec(
     a: &InitArgs,
     cloned_into_cgroup: bool,
@@ -84,13 +93,31 @@ fn setup_and_exec(
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
         .map_err(|e| format!("set pdeathsig: {e}"))?;
     nix::sys::prctl::set_dumpable(false).map_err(|e| format!("clear dumpable: {e}"))?;
-    // The parent has work before we go on only for id maps or a cgroup join by pid.
-    if a.new_userns || !(cloned_into_cgroup || a.self_join.is_some()) {
+    // Namespaces must be created after joining or becoming root in a user namespace (so
+    // it owns them); otherwise create them now, while the parent makes the cgroup.
+    let unshare_early =
+        !a.new_userns && !a.join.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWUSER);
+    if unshare_early {
+        unshare(a.unshare)?;
+    }
+    if first_go_needed(
+        a.new_userns,
+        a.cgroup_created_after_clone,
+        cloned_into_cgroup,
+        a.self_join.is_some(),
+    ) {
         a.channel.expect_go()?;
+    }
+    if let Some(cg) = &a.self_join {
+        cg.join_self(cloned_into_cgroup)
+            .map_err(|e| format!("join cgroup: {e}"))?;
     }
     join_namespaces(&a.join)?;
     if a.new_userns {
         become_root_in_userns()?;
+    }
+    if !unshare_early {
+        unshare(a.unshare)?;
     }
     if a.new_cgroupns {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
@@ -170,10 +197,11 @@ pub(crate) fn prepare_process(
         crate::seccomp::load(f).map_err(|e| format!("linux.seccomp: {e}"))?;
     }
     let caps = process.capabilities().as_ref();
-    process::drop_bounding(caps)?;
+    let supported = process::supported();
+    process::drop_bounding(caps, &supported)?;
     let setgroups = !in_userns || setgroups_allowed();
     process::set_identity(process, setgroups)?;
-    process::apply_caps(caps)?;
+    process::apply_caps(caps, &supported)?;
     let _ = linux;
     process::enter_cwd(process.cwd())
 }
@@ -218,6 +246,13 @@ fn join_namespaces(join: &[(CloneFlags, OwnedFd)]) -> Result<(), String> {
             .map_err(|e| format!("setns {flag:?} (fd {}): {e}", fd.as_raw_fd()))?;
     }
     Ok(())
+}
+
+fn unshare(flags: CloneFlags) -> Result<(), String> {
+    if flags.is_empty() {
+        return Ok(());
+    }
+    nix::sched::unshare(flags).map_err(|e| format!("unshare {flags:?}: {e}"))
 }
 
 fn become_root_in_userns() -> Result<(), String> {

@@ -38,8 +38,15 @@ pub fn set_identity(process: &Process, setgroups_allowed: bool) -> Result<(), St
     Ok(())
 }
 
-fn to_set(caps: &Option<oci_spec::runtime::Capabilities>) -> Result<CapsHashSet, String> {
-    let supported = caps::runtime::thread_all_supported();
+/// The capabilities this kernel knows (probed once per process: ~40 prctl calls).
+pub fn supported() -> CapsHashSet {
+    caps::runtime::thread_all_supported()
+}
+
+fn to_set(
+    caps: &Option<oci_spec::runtime::Capabilities>,
+    supported: &CapsHashSet,
+) -> Result<CapsHashSet, String> {
     let mut out = HashSet::new();
     for c in caps.iter().flatten() {
         let name = c.to_string();
@@ -60,10 +67,13 @@ fn to_set(caps: &Option<oci_spec::runtime::Capabilities>) -> Result<CapsHashSet,
 }
 
 /// Drop everything outside the bounding set (needs CAP_SETPCAP; call before setuid).
-pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<(), String> {
+pub fn drop_bounding(
+    caps: Option<&LinuxCapabilities>,
+    supported: &CapsHashSet,
+) -> Result<(), String> {
     let Some(caps) = caps else { return Ok(()) };
-    let keep = to_set(caps.bounding())?;
-    for cap in caps::runtime::thread_all_supported() {
+    let keep = to_set(caps.bounding(), supported)?;
+    for &cap in supported {
         if !keep.contains(&cap) {
             caps::drop(None, CapSet::Bounding, cap)
                 .map_err(|e| format!("drop {cap} from bounding set: {e}"))?;
@@ -73,12 +83,12 @@ pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<(), String> {
 }
 
 /// Apply the effective, permitted, inheritable and ambient sets (after setuid).
-pub fn apply_caps(caps: Option<&LinuxCapabilities>) -> Result<(), String> {
+pub fn apply_caps(caps: Option<&LinuxCapabilities>, supported: &CapsHashSet) -> Result<(), String> {
     let Some(caps) = caps else { return Ok(()) };
-    let permitted = to_set(caps.permitted())?;
-    let effective = to_set(caps.effective())?;
-    let inheritable = to_set(caps.inheritable())?;
-    let ambient = to_set(caps.ambient())?;
+    let permitted = to_set(caps.permitted(), supported)?;
+    let effective = to_set(caps.effective(), supported)?;
+    let inheritable = to_set(caps.inheritable(), supported)?;
+    let ambient = to_set(caps.ambient(), supported)?;
     // Order: inheritable and permitted first (effective must stay within permitted).
     caps::set(None, CapSet::Inheritable, &inheritable)
         .map_err(|e| format!("set inheritable caps: {e}"))?;
