@@ -10,6 +10,8 @@ pub mod bundle;
 pub mod command;
 /// `--console-socket` listener receiving the pty master over SCM_RIGHTS.
 pub mod console;
+/// `TestDocker`: a private containerd + dockerd per test with berth as a Docker runtime.
+pub mod docker;
 /// Cached busybox rootfs built by `tests/fixtures/make-busybox-rootfs.sh`.
 pub mod fixture;
 /// Leftover detection (mounts, cgroups, processes, state dirs) and cleanup.
