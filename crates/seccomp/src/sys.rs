@@ -43,10 +43,9 @@ pub fn seccomp_set_mode_filter(flags: u32, program: &[u8]) -> io::Result<()> {
         // is fine here.
         filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut(),
     };
-    // SAFETY: `fprog` lives on this stack frame for the whole call and points at
-    // `program`, a live slice of at least `len * 8` bytes (len = program.len() / 8);
-    // the kernel only reads from it. SECCOMP_SET_MODE_FILTER does not retain the
-    // pointer after returning, and the syscall touches no Rust-managed state.
+    // `fprog` points at `program`, at least `len * 8` bytes (len = program.len() / 8).
+    // SAFETY: `fprog` and `program` live for the whole call; the kernel only reads them
+    // and SECCOMP_SET_MODE_FILTER keeps no pointer after returning.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_seccomp,
@@ -70,9 +69,9 @@ pub fn seccomp_set_mode_filter(flags: u32, program: &[u8]) -> io::Result<()> {
 /// Man page: seccomp(2), Linux 3.17+. Returns `true` when the flags were accepted.
 /// Does not allocate.
 pub fn seccomp_flags_supported(flags: u32) -> bool {
-    // SAFETY: a NULL program pointer is a documented input: the kernel validates the
-    // flags, then fails its copy_from_user of the NULL `sock_fprog` with EFAULT. No
-    // filter is installed, and no memory of this process is read or written.
+    // The kernel validates the flags first, then fails copying the NULL program (EFAULT).
+    // SAFETY: a NULL `sock_fprog` is never dereferenced by us and only copy_from_user'd
+    // (failing) by the kernel; no filter is installed and no memory of ours is touched.
     let rc = unsafe {
         libc::syscall(
             libc::SYS_seccomp,

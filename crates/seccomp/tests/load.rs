@@ -39,9 +39,9 @@ mod tests {
     /// Run `body` in a forked child and return its exit code. `body` must not allocate
     /// or take locks: other test threads may hold them at fork time.
     fn in_child(body: impl FnOnce() -> i32) -> i32 {
-        // SAFETY: the child only runs `body`, which by contract makes only
-        // async-signal-safe calls (prctl, seccomp via `load`, which does not allocate,
-        // raw syscalls), then _exit; locks held by other test threads cannot deadlock it.
+        // `body` makes only async-signal-safe calls (prctl, `load`, raw syscalls).
+        // SAFETY: the child runs only `body` and then _exit, so locks held by other test
+        // threads at fork time cannot deadlock it.
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
         if pid == 0 {

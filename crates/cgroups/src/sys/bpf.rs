@@ -102,10 +102,10 @@ struct GetFdAttr {
 /// Raw bpf(2) on a `#[repr(C)]` attr struct.
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     let size = libc::c_uint::try_from(size_of::<T>()).expect("bpf attr is a few dozen bytes");
-    // SAFETY: `attr` is a live, exclusively borrowed `#[repr(C)]` struct of `size` bytes
-    // laid out as a prefix of `union bpf_attr` for `cmd` (all callers in this module pick
-    // the struct matching the command); any pointers inside it are set by those callers to
-    // buffers that outlive this call. The kernel reads/writes at most `size` bytes.
+    // Callers in this module pick the `union bpf_attr` prefix struct matching `cmd` and
+    // point any buffers inside it at memory that outlives this call.
+    // SAFETY: `attr` is a live, exclusively borrowed #[repr(C)] struct of `size` bytes;
+    // the kernel reads/writes at most `size` bytes of it and keeps no pointer.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, std::ptr::from_mut(attr), size) };
     if r < 0 {
         Err(io::Error::last_os_error())

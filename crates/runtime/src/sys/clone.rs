@@ -53,9 +53,9 @@ pub fn fork_into(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<(Fork
         args.cgroup =
             u64::try_from(fd.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
     }
-    // SAFETY: `args` is a live, properly initialised clone_args of the size we pass; with
-    // stack == 0 the child runs on a copy of our stack (fork semantics), and the caller
-    // guarantees we are single-threaded so no lock is held by another thread in the child.
+    // With stack == 0 the child runs on a copy of our stack (fork semantics).
+    // SAFETY: `args` is a live, initialised clone_args of the size passed; the caller is
+    // single-threaded (documented contract), so no other thread holds a lock in the child.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone3,
