@@ -32,7 +32,8 @@ impl MountInfo {
     }
 }
 
-fn unescape(s: &str) -> String {
+/// Undo mountinfo's octal escapes (`\040` for a space).
+pub(crate) fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -22,32 +22,12 @@ fn mounts_under(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape_mountinfo(m)))
+        .map(|m| PathBuf::from(crate::procfs::unescape(m)))
         .filter(|m| m.starts_with(dir))
         .collect();
     found.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
     found.dedup();
     found
-}
-
-/// Decodes mountinfo's octal escapes (`\040` for a space and so on).
-fn unescape_mountinfo(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Every cgroup directory of the hierarchies mounted at /sys/fs/cgroup named `name` at
