@@ -1,0 +1,1 @@
+//! Raw syscalls. Placeholder: being written.
