@@ -1,1 +1,0 @@
-//! Raw syscalls. Placeholder: being written.

@@ -1,0 +1,1 @@
+//! File-level syscalls for unpacking. Placeholder: being written.

@@ -1,0 +1,1 @@
+//! Mount syscalls for snapshots. Placeholder: being written.
