@@ -2,6 +2,12 @@
 //!
 //! Runs in the runtime process on the host. [`Runtime`] is the context (runtime root
 //! directory, cache directories); there is no process-global state.
+//!
+//! `create`, `run` and `exec` fork the calling process without exec (the child runs the
+//! init code from memory), so they must be called from a single-threaded process: the
+//! `berth-runtime` binary, or berth-shim, never from a thread of a tokio runtime. They
+//! may also re-execute the calling process from a read-only copy of its binary first
+//! (see [`crate::sealed_exe`]).
 
 mod create;
 mod delete;
