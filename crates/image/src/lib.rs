@@ -10,10 +10,16 @@
 
 /// Digests (`sha256:<hex>`, `sha512:<hex>`): parsing, hashing, verifying writers.
 pub mod digest;
+/// `save`/`load` archives (docker save format and OCI layout), `import` and `export`.
+pub mod archive;
+/// Image records: tags, lookup by name or id, reference-counted removal, prune.
+pub mod images;
 /// Layer store: unpacked layers by chain id, shared between images.
 pub mod layers;
 /// Docker v2 schema2 / OCI manifests, indexes, image configs, platform selection.
 pub mod manifest;
+/// Pulling from and pushing to registries: manifests, streaming layer download + unpack.
+pub mod pull;
 /// Image references with Docker's normalisation rules.
 pub mod reference;
 /// overlayfs snapshots: a container rootfs from image layers.
