@@ -60,3 +60,48 @@ fn exec_tty_with_console_socket() {
     assert!(!out.contains("not a tty"), "{out:?}");
     rt.delete_force("exectty").assert_ok();
 }
+
+/// `run` in the foreground with `terminal: true` and no console socket: the runtime
+/// relays the pty itself (runc does too; the default `spec` asks for a terminal).
+#[test]
+fn foreground_run_relays_its_own_pty() {
+    let rt = Runtime::new();
+    let mut b = rt.bundle("fgtty");
+    b.set("/process/terminal", json!(true))
+        .sh("tty; echo relayed-$((40+2)); exit 5");
+    b.write_config();
+    let run = rt.command(&["run", "--bundle", b.path().to_str().unwrap(), "fgtty"]);
+    let line: Vec<String> = std::iter::once(run.get_program())
+        .chain(run.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    // script(1) gives the runtime a terminal on stdin/stdout, as a user's shell would.
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line.join(" "), "/dev/null"]);
+    let out = rt.run_command(cmd, "script-run");
+    assert_eq!(out.code, 5, "exit code through the relay: {out:?}");
+    assert!(out.stdout.contains("/dev/pts/0"), "no pty: {out:?}");
+    assert!(out.stdout.contains("relayed-42"), "no output: {out:?}");
+}
+
+/// `exec -t` in the foreground without a console socket relays the pty too.
+#[test]
+fn foreground_exec_tty_relays_its_own_pty() {
+    let rt = Runtime::new();
+    let mut b = rt.bundle("fgexec");
+    b.args(&["sleep", "1000"]);
+    rt.create(&b, "fgexec").assert_ok();
+    rt.start("fgexec").assert_ok();
+    let exec = rt.command(&["exec", "-t", "fgexec", "sh", "-c", "tty; exit 4"]);
+    let line: Vec<String> = std::iter::once(exec.get_program())
+        .chain(exec.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let quoted: Vec<String> = line.iter().map(|a| format!("'{a}'")).collect();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &quoted.join(" "), "/dev/null"]);
+    let out = rt.run_command(cmd, "script-exec");
+    assert_eq!(out.code, 4, "exit code through the relay: {out:?}");
+    assert!(out.stdout.contains("/dev/pts/"), "no pty: {out:?}");
+    rt.delete_force("fgexec").assert_ok();
+}

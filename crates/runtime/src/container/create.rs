@@ -32,6 +32,8 @@ pub(super) struct Created {
     pub state: ContainerState,
     /// The bundle's spec (for hooks later in `run`, without re-reading config.json).
     pub spec: oci_spec::runtime::Spec,
+    /// Our end of a private console pair (foreground `run` with a terminal).
+    pub console_peer: Option<super::tty_relay::ConsolePeer>,
     /// The container's cgroup, as resolved at create time.
     pub cgroup: Cgroup,
     /// Parent end of the handshake (used by `run` to send Start).
@@ -63,13 +65,14 @@ impl Drop for Rollback {
 impl Runtime {
     /// Create the container: the init is set up and waits for `start`. Returns its state.
     pub fn create(&self, opts: &CreateOptions) -> Result<ContainerState> {
-        self.create_with_gate(opts, true).map(|c| c.state)
+        self.create_with_gate(opts, true, false).map(|c| c.state)
     }
 
     pub(super) fn create_with_gate(
         &self,
         opts: &CreateOptions,
         fifo_gate: bool,
+        foreground_tty: bool,
     ) -> Result<Created> {
         state::validate_id(&opts.id)?;
         let bundle = config::load(&opts.bundle)?;
@@ -83,7 +86,8 @@ impl Runtime {
             .ok_or(Error::Unsupported("a config without process"))?;
         let linux = spec.linux().as_ref();
         let seccomp = self.compile_seccomp(spec)?;
-        let console = super::console_for(process, opts.console_socket.as_deref())?;
+        let (console, console_peer) =
+            super::console_for(process, opts.console_socket.as_deref(), foreground_tty)?;
 
         fs::DirBuilder::new()
             .recursive(true)
@@ -159,7 +163,7 @@ impl Runtime {
         };
 
         let namespaces = config::namespaces(spec);
-        let (new_flags, join) = namespace_plan(&namespaces)?;
+        let (new_flags, join, pid_ns) = namespace_plan(&namespaces)?;
         let new_userns = new_flags.contains(CloneFlags::CLONE_NEWUSER);
         // Only the pid and user namespaces must come from clone3; the init unshares the
         // others itself, in parallel with the parent's work below.
@@ -200,6 +204,9 @@ impl Runtime {
         };
         drop(args);
         drop(cgroup_fd);
+        if let Some(ns) = pid_ns {
+            ns.leave()?;
+        }
         rollback.child = Some(pid);
 
         if new_userns {
@@ -254,6 +261,7 @@ impl Runtime {
             channel: parent_end,
             spec: bundle.spec,
             cgroup,
+            console_peer,
         })
     }
 }
@@ -271,11 +279,10 @@ pub(super) fn go(channel: &Channel, payload: Vec<u8>) -> Result<()> {
 
 /// Split the spec's namespaces into clone flags (new ones) and fds to join (by path),
 /// the user namespace first so the others can be joined with its privileges.
-fn namespace_plan(
-    namespaces: &[oci_spec::runtime::LinuxNamespace],
-) -> Result<(CloneFlags, Vec<(CloneFlags, OwnedFd)>)> {
+fn namespace_plan(namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<NamespacePlan> {
     let mut flags = CloneFlags::empty();
     let mut join = Vec::new();
+    let mut pid_ns = None;
     for ns in namespaces {
         let flag = ns_flag(ns.typ())?;
         match ns.path() {
@@ -293,8 +300,10 @@ fn namespace_plan(
                 if flag == CloneFlags::CLONE_NEWPID {
                     // Joining a pid namespace only affects children: do it here so the
                     // init is born inside it.
-                    nix::sched::setns(&fd, flag)
-                        .map_err(|e| Error::sys(format!("setns pid {}", path.display()), e))?;
+                    pid_ns = Some(super::PidNsForChildren::enter(
+                        &fd,
+                        &path.display().to_string(),
+                    )?);
                 } else if flag == CloneFlags::CLONE_NEWUSER {
                     join.insert(0, (flag, fd));
                 } else {
@@ -303,8 +312,15 @@ fn namespace_plan(
             }
         }
     }
-    Ok((flags, join))
+    Ok((flags, join, pid_ns))
 }
+
+/// New namespace flags, namespaces to join (user first), and a joined pid namespace.
+type NamespacePlan = (
+    CloneFlags,
+    Vec<(CloneFlags, OwnedFd)>,
+    Option<super::PidNsForChildren>,
+);
 
 pub(super) fn ns_flag(t: LinuxNamespaceType) -> Result<CloneFlags> {
     Ok(match t {

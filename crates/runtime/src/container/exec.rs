@@ -44,9 +44,11 @@ impl Runtime {
         }
         let bundle = crate::config::load(&st.bundle)?;
         let seccomp = self.compile_seccomp(&bundle.spec)?;
-        let console = super::console_for(process, opts.console_socket.as_deref())?;
+        let (console, console_peer) =
+            super::console_for(process, opts.console_socket.as_deref(), !opts.detach)?;
         let mut join: Vec<(CloneFlags, OwnedFd)> = Vec::new();
         let mut in_userns = false;
+        let mut pid_ns = None;
         for ns in crate::config::namespaces(&bundle.spec) {
             let flag = ns_flag(ns.typ())?;
             let name = match ns.typ() {
@@ -62,8 +64,9 @@ impl Runtime {
                 .map_err(|e| Error::sys(format!("open {path}"), e))?
                 .into();
             match ns.typ() {
-                LinuxNamespaceType::Pid => nix::sched::setns(&fd, flag)
-                    .map_err(|e| Error::sys(format!("setns {path}"), e))?,
+                LinuxNamespaceType::Pid => {
+                    pid_ns = Some(super::PidNsForChildren::enter(&fd, &path)?)
+                }
                 LinuxNamespaceType::User => {
                     in_userns = true;
                     join.insert(0, (flag, fd));
@@ -93,6 +96,9 @@ impl Runtime {
             Forked::Parent(pid) => Pid::from_raw(pid),
         };
         drop(args);
+        if let Some(ns) = pid_ns {
+            ns.leave()?;
+        }
         let started = (|| {
             if !in_cgroup && !child_joins {
                 cgroup.add_pid(pid.as_raw())?;
@@ -115,6 +121,6 @@ impl Runtime {
         if opts.detach {
             return Ok(0);
         }
-        super::wait::wait_forwarding(pid)
+        super::wait::wait_foreground(pid, console_peer.as_ref())
     }
 }

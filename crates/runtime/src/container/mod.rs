@@ -16,6 +16,7 @@ mod kill;
 mod query;
 mod run;
 mod start;
+mod tty_relay;
 mod wait;
 
 use std::path::PathBuf;
@@ -85,15 +86,46 @@ impl Runtime {
     }
 }
 
-/// Connect to the console socket when the process wants a terminal.
+/// Joins a pid namespace for our future children only (setns(CLONE_NEWPID)) and undoes
+/// that once they are forked: while it is in effect this process cannot start threads
+/// (clone of a thread fails with EINVAL), which the terminal relay needs.
+#[derive(Debug)]
+struct PidNsForChildren {
+    own: std::os::fd::OwnedFd,
+}
+
+impl PidNsForChildren {
+    fn enter(target: &std::os::fd::OwnedFd, what: &str) -> crate::error::Result<Self> {
+        let own: std::os::fd::OwnedFd = std::fs::File::open("/proc/self/ns/pid")
+            .map_err(|e| crate::Error::sys("open /proc/self/ns/pid", e))?
+            .into();
+        nix::sched::setns(target, nix::sched::CloneFlags::CLONE_NEWPID)
+            .map_err(|e| crate::Error::sys(format!("setns pid {what}"), e))?;
+        Ok(Self { own })
+    }
+
+    fn leave(self) -> crate::error::Result<()> {
+        nix::sched::setns(&self.own, nix::sched::CloneFlags::CLONE_NEWPID)
+            .map_err(|e| crate::Error::sys("setns back to our pid namespace", e))
+    }
+}
+
+/// The console for a process: the caller's socket when given; for a foreground process
+/// without one, a private pair whose far end the runtime relays itself (as runc does).
+/// Returns (the fd the container process sends its pty master to, our end if private).
 fn console_for(
     process: &oci_spec::runtime::Process,
     socket: Option<&std::path::Path>,
-) -> crate::error::Result<Option<std::os::fd::OwnedFd>> {
+    foreground: bool,
+) -> crate::error::Result<(Option<std::os::fd::OwnedFd>, Option<tty_relay::ConsolePeer>)> {
     match (process.terminal().unwrap_or(false), socket) {
-        (true, Some(path)) => Ok(Some(crate::console::connect(path)?)),
+        (true, Some(path)) => Ok((Some(crate::console::connect(path)?), None)),
+        (true, None) if foreground => {
+            let (theirs, ours) = tty_relay::console_pair()?;
+            Ok((Some(theirs), Some(ours)))
+        }
         (true, None) => Err(crate::console::ConsoleError::NoSocket.into()),
-        (false, _) => Ok(None),
+        (false, _) => Ok((None, None)),
     }
 }
 

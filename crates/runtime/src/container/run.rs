@@ -11,7 +11,7 @@ use crate::state::{self, Status};
 impl Runtime {
     /// Create and start; unless `detach`, wait and return the exit code (128+signal if killed).
     pub fn run(&self, opts: &CreateOptions, detach: bool) -> Result<i32> {
-        let created = self.create_with_gate(opts, false)?;
+        let created = self.create_with_gate(opts, false, !detach)?;
         let mut st = created.state;
         let started = created
             .channel
@@ -33,7 +33,8 @@ impl Runtime {
         if detach {
             return Ok(0);
         }
-        let code = super::wait::wait_forwarding(Pid::from_raw(st.pid))?;
+        let code =
+            super::wait::wait_foreground(Pid::from_raw(st.pid), created.console_peer.as_ref())?;
         // We reaped the init ourselves: tear down without re-reading state or config.
         self.remove(&st, &created.cgroup, Some(&created.spec))?;
         Ok(code)

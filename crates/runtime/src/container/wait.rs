@@ -5,6 +5,7 @@ use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use super::tty_relay::Relay;
 use crate::error::{Error, Result};
 
 const FORWARDED: &[Signal] = &[
@@ -18,8 +19,9 @@ const FORWARDED: &[Signal] = &[
     Signal::SIGCONT,
 ];
 
-/// Wait for `pid` to exit, forwarding signals; returns its exit code (128+n if killed).
-pub(super) fn wait_forwarding(pid: Pid) -> Result<i32> {
+/// Block the signals we forward (and SIGCHLD) in this thread, before any helper thread
+/// is spawned so those inherit the mask and never take them.
+pub(super) fn block_signals() -> Result<SigSet> {
     let mut set = SigSet::empty();
     set.add(Signal::SIGCHLD);
     for s in FORWARDED {
@@ -27,6 +29,12 @@ pub(super) fn wait_forwarding(pid: Pid) -> Result<i32> {
     }
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)
         .map_err(|e| Error::sys("block signals", e))?;
+    Ok(set)
+}
+
+/// Wait for `pid` to exit, forwarding signals; returns its exit code (128+n if killed).
+/// With a terminal relay, SIGWINCH resizes the container's terminal instead.
+pub(super) fn wait_forwarding(pid: Pid, set: &SigSet, relay: Option<&Relay>) -> Result<i32> {
     loop {
         match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, code)) => return Ok(code),
@@ -36,8 +44,29 @@ pub(super) fn wait_forwarding(pid: Pid) -> Result<i32> {
             Err(e) => return Err(Error::sys("waitpid", e)),
         }
         let sig = set.wait().map_err(|e| Error::sys("sigwait", e))?;
-        if sig != Signal::SIGCHLD {
-            let _ = kill(pid, sig);
+        match (sig, relay) {
+            (Signal::SIGCHLD, _) => {}
+            (Signal::SIGWINCH, Some(r)) => r.resize(),
+            _ => {
+                let _ = kill(pid, sig);
+            }
         }
     }
+}
+
+/// Block signals, start the terminal relay if there is one, wait, drain its output.
+pub(super) fn wait_foreground(
+    pid: Pid,
+    console: Option<&super::tty_relay::ConsolePeer>,
+) -> Result<i32> {
+    let set = block_signals()?;
+    let relay = match console {
+        Some(peer) => Some(Relay::start(peer.receive_master()?)?),
+        None => None,
+    };
+    let code = wait_forwarding(pid, &set, relay.as_ref())?;
+    if let Some(r) = &relay {
+        r.drain();
+    }
+    Ok(code)
 }

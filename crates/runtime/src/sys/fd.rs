@@ -52,3 +52,11 @@ pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: i32) -> io::Result<()> 
     }
     Ok(())
 }
+
+/// Take ownership of an fd number received from the kernel (e.g. over SCM_RIGHTS).
+pub fn owned(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: callers pass an fd the kernel has just installed in our table for us
+    // (recvmsg SCM_RIGHTS); nothing else refers to it, so this is its only owner.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}

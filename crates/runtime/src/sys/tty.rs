@@ -24,3 +24,26 @@ pub fn set_winsize(fd: BorrowedFd<'_>, ws: &libc::winsize) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// ioctl(TIOCGWINSZ): read the window size of a terminal.
+pub fn get_winsize(fd: BorrowedFd<'_>) -> io::Result<libc::winsize> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `struct winsize` through the pointer, which points to
+    // a live, writable value for the whole call.
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TIOCGWINSZ,
+            std::ptr::from_mut(&mut ws),
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(ws)
+}
