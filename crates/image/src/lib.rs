@@ -8,10 +8,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-/// Digests (`sha256:<hex>`, `sha512:<hex>`): parsing, hashing, verifying writers.
-pub mod digest;
 /// `save`/`load` archives (docker save format and OCI layout), `import` and `export`.
 pub mod archive;
+/// Digests (`sha256:<hex>`, `sha512:<hex>`): parsing, hashing, verifying writers.
+pub mod digest;
 /// Image records: tags, lookup by name or id, reference-counted removal, prune.
 pub mod images;
 /// Layer store: unpacked layers by chain id, shared between images.
