@@ -16,6 +16,7 @@ mod layer;
 pub mod progress;
 mod push;
 mod rebuild;
+mod register;
 mod repack;
 mod resolve;
 mod tee;
@@ -28,6 +29,7 @@ use futures_util::StreamExt as _;
 pub use error::{PullError, PushError};
 pub use progress::{Event, Phase, ProgressFn};
 pub use push::{push, PushContext, PushImage, PushLayer, Pushed};
+pub use register::{pull_into, register, PullIntoError};
 
 use crate::digest::Digest;
 use crate::layers::LayerStore;
