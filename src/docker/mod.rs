@@ -58,7 +58,7 @@ impl Out {
 
 /// Runs `cmd` with stdin from /dev/null and output captured in files under `dir`,
 /// killing it after `timeout`.
-fn run_with_deadline(mut cmd: Command, dir: &Path, timeout: Duration) -> Out {
+pub(crate) fn run_with_deadline(mut cmd: Command, dir: &Path, timeout: Duration) -> Out {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let (out_path, err_path) = (
         dir.join(format!("cmd{n}.out")),

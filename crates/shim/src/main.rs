@@ -1,5 +1,19 @@
-//! berth-shim: the per-container monitor. Skeleton: arrives with the daemon issue (#4).
+//! berth-shim: the per-container monitor (see docs/design/shim-protocol.md).
+use std::os::fd::AsFd;
+
 fn main() {
-    eprintln!("berth-shim: not built yet (see issue #4)");
-    std::process::exit(1);
+    let code = match berth_shim::args::parse(std::env::args_os().skip(1)) {
+        Ok(cfg) => match std::io::stdout().as_fd().try_clone_to_owned() {
+            Ok(ready) => berth_shim::monitor::run(cfg, ready),
+            Err(e) => {
+                eprintln!("berth-shim: dup stdout: {e}");
+                1
+            }
+        },
+        Err(e) => {
+            println!("error {e}");
+            1
+        }
+    };
+    std::process::exit(code);
 }

@@ -15,7 +15,8 @@ mod record;
 mod remove;
 #[cfg(test)]
 mod tests;
-pub(crate) mod timestamp;
+/// RFC 3339 timestamps as Docker writes them.
+pub mod timestamp;
 
 use std::collections::BTreeMap;
 use std::fs;

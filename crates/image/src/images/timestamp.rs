@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `now` in UTC with nanoseconds, the way Go's `time.RFC3339Nano` prints it.
-pub(crate) fn format(now: SystemTime) -> String {
+pub fn format(now: SystemTime) -> String {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -30,12 +30,12 @@ pub(crate) fn format(now: SystemTime) -> String {
 }
 
 /// The current time, formatted by [`format`].
-pub(crate) fn now() -> String {
+pub fn now() -> String {
     format(SystemTime::now())
 }
 
 /// Unix seconds of an RFC 3339 timestamp (`Z` or `±hh:mm` offset); `None` if malformed.
-pub(crate) fn unix_seconds(s: &str) -> Option<i64> {
+pub fn unix_seconds(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;

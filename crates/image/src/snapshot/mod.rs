@@ -24,6 +24,12 @@ pub mod plan;
 pub use changes::{changes, is_whiteout, Change, ChangeKind};
 pub use plan::{MountStrategy, PlanError};
 
+/// Unmounts an overlay mounted at `target` (lazily if busy); not mounted is success.
+/// For callers that only know the mount point, e.g. after a daemon restart.
+pub fn unmount_path(target: &Path) -> Result<(), SnapshotError> {
+    apply::unmount(target)
+}
+
 /// Why a snapshot step failed; each variant names the step and the path involved.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {

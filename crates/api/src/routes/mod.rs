@@ -1,0 +1,7 @@
+//! Handlers, one module per API area.
+
+pub mod containers;
+pub mod exec;
+pub mod extras;
+pub mod images;
+pub mod system;

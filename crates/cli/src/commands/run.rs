@@ -1,0 +1,228 @@
+//! `run` and `create`, following docker/cli's call sequence (compat-notes §3): create
+//! (pull on 404 and retry), attach before start, wait before start, start, resize,
+//! stream, exit code from the wait result.
+//!
+//! Runs in the CLI process. Errors exit 125 with Docker's `berth: …` + help hint; start
+//! errors naming a missing or non-executable program exit 127/126.
+
+use std::io;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::Value;
+
+use super::session::{self, Outcome, Streams, DEFAULT_DETACH_KEYS};
+use super::transfer;
+use crate::client::{enc, Client};
+use crate::error::{exit_code, exit_with, is_not_found, DaemonError, StatusError};
+use crate::opts::container::ContainerOpts;
+use crate::opts::reference::Reference;
+use crate::term;
+
+/// `run` flags.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE"
+    )]
+    pub args: Vec<String>,
+}
+
+/// `create` flags.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub opts: ContainerOpts,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE"
+    )]
+    pub args: Vec<String>,
+}
+
+/// Wraps an error the way `docker run`/`create` print it, exit 125 unless given.
+fn run_error(verb: &str, e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<StatusError>().is_some() {
+        return e;
+    }
+    let msg = match e.downcast_ref::<DaemonError>() {
+        Some(d) => d.to_string(),
+        None => format!("{e:#}"),
+    };
+    exit_with(
+        125,
+        format!("berth: {msg}\n\nRun 'berth {verb} --help' for more information"),
+    )
+}
+
+/// Docker's exit code for a start failure (toStatusError).
+pub fn start_error_code(msg: &str) -> i32 {
+    if msg.contains("executable file not found") || msg.contains("no such file or directory") {
+        127
+    } else if msg.contains("permission denied") {
+        126
+    } else {
+        125
+    }
+}
+
+/// `POST /containers/create`, pulling the image first or on 404 per `--pull`.
+pub fn create_container(
+    c: &Client,
+    opts: &ContainerOpts,
+    args: &[String],
+    detached: bool,
+) -> Result<String> {
+    let image = &args[0];
+    let console = if opts.tty && c.version_at_least("1.42")? {
+        term::size()
+    } else {
+        None
+    };
+    let body = opts.create_body(image, &args[1..], detached, console)?;
+    let mut path = String::from("/containers/create");
+    let mut sep = '?';
+    if let Some(n) = &opts.name {
+        path.push_str(&format!("{sep}name={}", enc(n)));
+        sep = '&';
+    }
+    if let Some(p) = &opts.platform {
+        path.push_str(&format!("{sep}platform={}", enc(p)));
+    }
+    let reference = Reference::parse(image);
+    if opts.pull == "always" {
+        transfer::pull_image(
+            c,
+            &reference,
+            opts.platform.as_deref(),
+            &mut io::stderr(),
+            false,
+        )?;
+    }
+    let resp = match c.post(&path, Some(&body)) {
+        Err(e) if is_not_found(&e) && opts.pull == "missing" => {
+            eprintln!("Unable to find image '{}' locally", reference.familiar());
+            transfer::pull_image(
+                c,
+                &reference,
+                opts.platform.as_deref(),
+                &mut io::stderr(),
+                false,
+            )?;
+            c.post(&path, Some(&body))?
+        }
+        r => r?,
+    };
+    let v: Value = resp.json()?;
+    if let Some(ws) = v.get("Warnings").and_then(Value::as_array) {
+        for w in ws.iter().filter_map(Value::as_str) {
+            eprintln!("WARNING: {w}");
+        }
+    }
+    v.get("Id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("create returned no Id"))
+}
+
+/// `berth create`.
+pub fn create(c: &Client, a: CreateArgs) -> Result<()> {
+    let id = create_container(c, &a.opts, &a.args, true).map_err(|e| run_error("create", e))?;
+    println!("{id}");
+    Ok(())
+}
+
+/// `berth run`.
+pub fn run(c: &Client, a: RunArgs) -> Result<()> {
+    run_inner(c, &a).map_err(|e| run_error("run", e))
+}
+
+fn run_inner(c: &Client, a: &RunArgs) -> Result<()> {
+    let o = &a.opts;
+    let detach_keys = match &o.detach_keys {
+        Some(k) => term::parse_detach_keys(k).map_err(anyhow::Error::msg)?,
+        None => DEFAULT_DETACH_KEYS.to_vec(),
+    };
+    if o.tty && o.interactive && !a.detach && !term::is_tty(io::stdin()) {
+        return Err(exit_with(1, "the input device is not a TTY"));
+    }
+    let id = create_container(c, o, &a.args, a.detach)?;
+    let base = format!("/containers/{id}");
+    if !a.detach {
+        session::install_signals(c, base.clone(), o.tty)?;
+    }
+    let hijacked = if a.detach {
+        None
+    } else {
+        let q = format!(
+            "{base}/attach?stream=1&stdin={}&stdout=1&stderr=1",
+            u8::from(o.interactive)
+        );
+        Some(c.hijack("POST", &q, None)?)
+    };
+    let condition = if o.rm { "removed" } else { "next-exit" };
+    let waiter = session::wait_start(c, &id, condition)?;
+    if let Err(e) = c.request("POST", &format!("{base}/start"), &[], None) {
+        let msg = match e.downcast_ref::<DaemonError>() {
+            Some(d) => d.to_string(),
+            None => format!("{e:#}"),
+        };
+        let code = start_error_code(&msg);
+        return Err(exit_with(
+            code,
+            format!("berth: {msg}\n\nRun 'berth run --help' for more information"),
+        ));
+    }
+    let Some(hj) = hijacked else {
+        println!("{id}");
+        return Ok(());
+    };
+    if o.tty && term::is_tty(io::stdout()) {
+        session::resize(c, &base);
+    }
+    let streams = Streams {
+        tty: o.tty,
+        stdin: o.interactive,
+        detach_keys,
+    };
+    if session::stream(hj, &streams)? == Outcome::Detached {
+        return Ok(());
+    }
+    match waiter.recv() {
+        Ok(Ok(0)) => Ok(()),
+        Ok(Ok(code)) => Err(exit_code(i32::try_from(code).unwrap_or(125))),
+        Ok(Err(msg)) => Err(exit_with(
+            125,
+            format!("berth: Error response from daemon: {msg}"),
+        )),
+        Err(_) => Err(exit_code(125)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_error_codes() {
+        assert_eq!(
+            start_error_code("exec: \"nope\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(start_error_code("stat /x: no such file or directory"), 127);
+        assert_eq!(start_error_code("exec /etc: permission denied"), 126);
+        assert_eq!(start_error_code("something else"), 125);
+    }
+}

@@ -1,0 +1,248 @@
+//! `create`: validate, resolve the image, reserve the name, plan mounts, write the
+//! container's directory and record. Nothing runs yet; a failure leaves nothing behind.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bollard_stubs::models::{ContainerConfig, HostConfig, NetworkingConfig};
+
+use super::model::{ContainerRecord, State};
+use super::Container;
+use crate::error::{EngineError, Result};
+use crate::{ids, Engine};
+
+/// A create call's inputs (the request body split into its parts).
+#[derive(Debug, Clone, Default)]
+pub struct CreateRequest {
+    /// `?name=`.
+    pub name: Option<String>,
+    /// The body's top-level Config fields.
+    pub config: ContainerConfig,
+    /// `HostConfig`.
+    pub host_config: HostConfig,
+    /// `NetworkingConfig`.
+    pub networking: Option<NetworkingConfig>,
+}
+
+/// Removes what a failed create made.
+struct Undo<'a> {
+    engine: &'a Engine,
+    name: Option<String>,
+    dir: Option<std::path::PathBuf>,
+    volumes: Vec<std::path::PathBuf>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            self.engine.names.write().expect("names").remove(&name);
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        for v in self.volumes.drain(..) {
+            let _ = std::fs::remove_dir_all(v);
+        }
+    }
+}
+
+impl Engine {
+    /// Creates a container; returns its id and Docker's warnings.
+    pub fn create_container(&self, req: CreateRequest) -> Result<(String, Vec<String>)> {
+        let CreateRequest {
+            name,
+            config,
+            mut host_config,
+            networking,
+        } = req;
+        let image_name = config.image.clone().unwrap_or_default();
+        if image_name.is_empty() {
+            return Err(EngineError::invalid(
+                "No image was specified for the container",
+            ));
+        }
+        let mut warnings = crate::validate::validate_create(&config, &host_config)?;
+        let image = self.images.resolve(&image_name)?;
+        let merged = crate::spec::merge_config(&image.config, &config);
+        if merged.entrypoint.as_ref().is_none_or(|e| e.is_empty())
+            && merged.cmd.as_ref().is_none_or(|c| c.is_empty())
+        {
+            return Err(EngineError::invalid("No command specified"));
+        }
+
+        let id = ids::random_id();
+        let mut undo = Undo {
+            engine: self,
+            name: None,
+            dir: None,
+            volumes: Vec::new(),
+        };
+        let name = self.reserve_name(name.as_deref(), &id)?;
+        undo.name = Some(name.clone());
+
+        let dir = self.config.container_dir(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(dir.display(), e))?;
+        undo.dir = Some(dir.clone());
+
+        let planned = crate::spec::plan_mounts(&merged, &host_config, &self.config.volumes_dir())
+            .map_err(|e| EngineError::invalid(e.to_string()))?;
+        let mounts = crate::spec::mount_points(&planned);
+        for m in &mounts {
+            if let (Some(vol), "volume") = (&m.name, m.typ.as_str()) {
+                let data = self.config.volumes_dir().join(vol).join("_data");
+                if !data.exists() {
+                    std::fs::create_dir_all(&data)
+                        .map_err(|e| EngineError::io(data.display(), e))?;
+                    undo.volumes.push(self.config.volumes_dir().join(vol));
+                }
+            }
+        }
+
+        fill_host_defaults(&mut host_config);
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: crate::time::now_nanos(),
+            image: image_name,
+            image_id: image.id.to_string(),
+            config: merged,
+            host_config,
+            networking,
+            state: State::default(),
+            restart_count: 0,
+            mounts,
+            has_been_started: false,
+            manually_stopped: false,
+        };
+        write_etc_files(&dir, &rec)?;
+        self.persist(&rec)?;
+        let c = Arc::new(Container::new(rec));
+        self.containers
+            .write()
+            .expect("containers")
+            .insert(id.clone(), c.clone());
+        undo.name = None;
+        undo.dir = None;
+        undo.volumes.clear();
+        self.container_event(&c, "create", &[]);
+        warnings.retain(|w| !w.is_empty());
+        Ok((id, warnings))
+    }
+
+    /// Reserves `name` (or a generated one) for `id`: 400 for a bad name, 409 if taken.
+    pub(crate) fn reserve_name(&self, name: Option<&str>, id: &str) -> Result<String> {
+        let mut names = self.names.write().expect("names");
+        match name.map(|n| n.strip_prefix('/').unwrap_or(n)) {
+            Some(n) if !n.is_empty() => {
+                if !ids::valid_name(n) {
+                    return Err(EngineError::invalid(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(owner) = names.get(n) {
+                    return Err(EngineError::conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{owner}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+                names.insert(n.to_string(), id.to_string());
+                Ok(n.to_string())
+            }
+            _ => {
+                for attempt in 0.. {
+                    let n = ids::random_name(attempt);
+                    if !names.contains_key(&n) {
+                        names.insert(n.clone(), id.to_string());
+                        return Ok(n);
+                    }
+                }
+                unreachable!("the name generator is unbounded")
+            }
+        }
+    }
+}
+
+/// Docker rewrites `default` to `bridge` and fills the log driver.
+fn fill_host_defaults(h: &mut HostConfig) {
+    match h.network_mode.as_deref() {
+        None | Some("") | Some("default") => h.network_mode = Some("bridge".into()),
+        _ => {}
+    }
+    let log = h.log_config.get_or_insert_with(Default::default);
+    if log.typ.as_deref().is_none_or(str::is_empty) {
+        log.typ = Some("json-file".into());
+    }
+    if log.config.is_none() {
+        log.config = Some(Default::default());
+    }
+}
+
+/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of the container, bind-mounted
+/// at start (moby `daemon/container/container_unix.go` NetworkMounts).
+fn write_etc_files(dir: &Path, rec: &ContainerRecord) -> Result<()> {
+    let hostname = rec.hostname();
+    let write = |name: &str, data: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, data).map_err(|e| EngineError::io(path.display(), e))
+    };
+    write("hostname", format!("{hostname}\n"))?;
+    // Docker's etchosts defaults (moby daemon/libnetwork/etchosts): IPv4 loopback always,
+    // the IPv6 block only when the container has IPv6, which berth does not yet give.
+    let mut hosts = String::from("127.0.0.1\tlocalhost\n");
+    for h in rec.host_config.extra_hosts.iter().flatten() {
+        if let Some((name, ip)) = h.split_once(':') {
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    write("hosts", hosts)?;
+    write("resolv.conf", resolv_conf(&rec.host_config))?;
+    Ok(())
+}
+
+/// The host's resolv.conf without loopback nameservers (unreachable from a container's
+/// own network namespace), Google's servers if none is left, `--dns*` overrides.
+fn resolv_conf(h: &HostConfig) -> String {
+    let host = std::fs::read_to_string("/run/systemd/resolve/resolv.conf")
+        .or_else(|_| std::fs::read_to_string("/etc/resolv.conf"))
+        .unwrap_or_default();
+    let mut servers: Vec<String> = Vec::new();
+    let mut search: Vec<String> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("nameserver") => {
+                if let Some(ip) = words.next() {
+                    if !(ip.starts_with("127.") || ip == "::1") {
+                        servers.push(ip.to_string());
+                    }
+                }
+            }
+            Some("search") | Some("domain") => search = words.map(str::to_string).collect(),
+            Some("options") => options = words.map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    if let Some(d) = h.dns.as_ref().filter(|d| !d.is_empty()) {
+        servers = d.clone();
+    }
+    if let Some(s) = h.dns_search.as_ref().filter(|d| !d.is_empty()) {
+        search = s.clone();
+    }
+    if let Some(o) = h.dns_options.as_ref().filter(|d| !d.is_empty()) {
+        options = o.clone();
+    }
+    if servers.is_empty() {
+        servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
+    }
+    let mut out = String::new();
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
+    }
+    out
+}

@@ -1,0 +1,237 @@
+//! Talking to `berth-shim` from the async engine: spawning it and the line protocol of
+//! docs/design/shim-protocol.md over tokio unix sockets.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+use crate::error::{EngineError, Result};
+
+/// How a container ended, as the shim reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Exit code (128+signal for signal deaths).
+    pub code: i64,
+    /// Killed by the OOM killer.
+    pub oom: bool,
+    /// Unix ns.
+    pub finished: i64,
+}
+
+/// What the shim says about its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShimState {
+    /// Created, waiting for `start`.
+    Created(i64),
+    /// Running with this pid.
+    Running(i64),
+    /// Exited.
+    Exited(ExitStatus),
+}
+
+/// Everything needed to start a shim.
+#[derive(Debug, Clone)]
+pub struct ShimArgs {
+    /// The shim binary.
+    pub binary: PathBuf,
+    /// Container id.
+    pub id: String,
+    /// Bundle dir.
+    pub bundle: PathBuf,
+    /// Runtime root.
+    pub runtime_root: PathBuf,
+    /// Shim dir.
+    pub dir: PathBuf,
+    /// Log path.
+    pub log: PathBuf,
+    /// json-file max-size (0 = unlimited).
+    pub log_max_size: u64,
+    /// json-file max-file.
+    pub log_max_file: u32,
+    /// pty.
+    pub tty: bool,
+    /// OpenStdin.
+    pub stdin: bool,
+    /// StdinOnce.
+    pub stdin_once: bool,
+}
+
+/// Starts a shim and waits for its `ready <pid>` line. The container is created (its
+/// init waits at the start gate) when this returns Ok.
+pub async fn spawn(args: &ShimArgs) -> Result<i64> {
+    let _ = std::fs::remove_dir_all(&args.dir);
+    std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
+    let mut cmd = tokio::process::Command::new(&args.binary);
+    cmd.arg("--id")
+        .arg(&args.id)
+        .arg("--bundle")
+        .arg(&args.bundle)
+        .arg("--runtime-root")
+        .arg(&args.runtime_root)
+        .arg("--dir")
+        .arg(&args.dir)
+        .arg("--log")
+        .arg(&args.log)
+        .arg("--log-max-size")
+        .arg(args.log_max_size.to_string())
+        .arg("--log-max-file")
+        .arg(args.log_max_file.to_string());
+    if args.tty {
+        cmd.arg("--tty");
+    }
+    if args.stdin {
+        cmd.arg("--stdin");
+    }
+    if args.stdin_once {
+        cmd.arg("--stdin-once");
+    }
+    let stderr = std::fs::File::create(args.dir.join("shim.log"))
+        .map_err(|e| EngineError::io("shim log", e))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(false);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| EngineError::io(format!("spawn {}", args.binary.display()), e))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    let read = BufReader::new(stdout).read_line(&mut line).await;
+    // The shim setsid()s and outlives us; reap it in the background if it is our child.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    read.map_err(|e| EngineError::io("read shim ready line", e))?;
+    let line = line.trim_end();
+    if let Some(pid) = line.strip_prefix("ready ") {
+        return pid
+            .trim()
+            .parse()
+            .map_err(|_| EngineError::internal(format!("shim said {line:?}")));
+    }
+    let msg = line.strip_prefix("error ").unwrap_or(line);
+    if msg.is_empty() {
+        let log = std::fs::read_to_string(args.dir.join("shim.log")).unwrap_or_default();
+        return Err(EngineError::internal(format!(
+            "berth-shim exited without a status: {}",
+            log.trim()
+        )));
+    }
+    Err(EngineError::internal(msg.to_string()))
+}
+
+fn sock(dir: &Path) -> PathBuf {
+    dir.join("shim.sock")
+}
+
+/// Connects and sends one request line.
+pub async fn connect(dir: &Path, request: &str) -> std::io::Result<UnixStream> {
+    let mut s = UnixStream::connect(sock(dir)).await?;
+    s.write_all(format!("{request}\n").as_bytes()).await?;
+    Ok(s)
+}
+
+/// Reads one reply line byte by byte (so nothing after it is consumed).
+pub async fn read_line(s: &mut UnixStream) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match s.read(&mut b).await? {
+            0 => break,
+            _ if b[0] == b'\n' => break,
+            _ => out.push(b[0]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// One request, one reply line.
+pub async fn request(dir: &Path, req: &str) -> std::io::Result<String> {
+    let mut s = connect(dir, req).await?;
+    read_line(&mut s).await
+}
+
+/// Parses `exit <code> <oom> <ns>`.
+pub fn parse_exit(s: &str) -> Option<ExitStatus> {
+    let mut w = s.strip_prefix("exit ")?.split_whitespace();
+    Some(ExitStatus {
+        code: w.next()?.parse().ok()?,
+        oom: w.next()? == "1",
+        finished: w.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+    })
+}
+
+/// `state`, or the `exit` file when the shim is gone; None when there is neither.
+pub async fn state(dir: &Path) -> Option<ShimState> {
+    if let Ok(line) = request(dir, "state").await {
+        let mut w = line.split_whitespace();
+        match (w.next(), w.next().and_then(|p| p.parse().ok())) {
+            (Some("running"), Some(pid)) => return Some(ShimState::Running(pid)),
+            (Some("created"), Some(pid)) => return Some(ShimState::Created(pid)),
+            _ => {}
+        }
+        if let Some(e) = parse_exit(&line) {
+            return Some(ShimState::Exited(e));
+        }
+    }
+    read_exit_file(dir).map(ShimState::Exited)
+}
+
+/// The `exit` file the shim leaves behind.
+pub fn read_exit_file(dir: &Path) -> Option<ExitStatus> {
+    let s = std::fs::read_to_string(dir.join("exit")).ok()?;
+    parse_exit(&format!("exit {}", s.trim().trim_start_matches("exit ")))
+}
+
+/// Blocks until the container exits; falls back to the exit file when the shim is gone.
+pub async fn wait(dir: &Path) -> Option<ExitStatus> {
+    if let Ok(line) = request(dir, "wait").await {
+        if let Some(e) = parse_exit(&line) {
+            return Some(e);
+        }
+    }
+    // The shim went away before answering: give it a moment to finish the exit file.
+    for _ in 0..50 {
+        if let Some(e) = read_exit_file(dir) {
+            return Some(e);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Opens an attach stream: after `ok`, output frames come in and stdin goes out.
+pub async fn attach(dir: &Path, stdin: bool, stdout: bool, stderr: bool) -> Result<UnixStream> {
+    let b = |x: bool| if x { 1 } else { 0 };
+    let req = format!("attach {} {} {}", b(stdin), b(stdout), b(stderr));
+    let mut s = connect(dir, &req)
+        .await
+        .map_err(|e| EngineError::io("attach to shim", e))?;
+    let reply = read_line(&mut s)
+        .await
+        .map_err(|e| EngineError::io("attach to shim", e))?;
+    if reply != "ok" {
+        return Err(EngineError::internal(format!("shim attach: {reply}")));
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_lines_parse() {
+        assert_eq!(
+            parse_exit("exit 137 1 42"),
+            Some(ExitStatus {
+                code: 137,
+                oom: true,
+                finished: 42
+            })
+        );
+        assert_eq!(parse_exit("running 5"), None);
+    }
+}

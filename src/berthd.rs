@@ -1,0 +1,381 @@
+//! `TestBerthd`: a private berthd per test, driven by the stock `docker` CLI, the `berth`
+//! CLI and raw HTTP.
+//!
+//! Runs in the test process. `start` makes a temp dir under /tmp (data root, exec root,
+//! socket, CLI config, daemon log), imports the busybox fixture as `busybox:latest`
+//! straight into the data root (offline), and starts `target/<profile>/berthd` with a
+//! per-test cgroup parent. `Drop` force-removes every container through the API, stops
+//! the daemon, kills anything left that refers to the temp dir (shims, containers),
+//! unmounts what is left under it, removes the cgroup parent and the dir, prints the
+//! daemon log when the test failed, and then fails the test if anything leaked.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::docker::{run_with_deadline, Out};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Deadline for one CLI command.
+const CMD_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A running private berthd.
+#[derive(Debug)]
+pub struct TestBerthd {
+    /// The temp dir holding everything.
+    pub dir: PathBuf,
+    /// The API socket.
+    pub sock: PathBuf,
+    /// The cgroup parent name given to berthd.
+    pub cgroup_parent: String,
+    child: Option<Child>,
+}
+
+/// Imports the busybox fixture rootfs as `busybox:latest` (with `CMD ["sh"]`) into an
+/// image store at `data_root`.
+pub fn import_busybox(data_root: &Path) {
+    let rootfs = crate::fixture::busybox_rootfs();
+    let tar = data_root.with_extension("busybox.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(st.success(), "tar of the busybox rootfs failed");
+    let store = berth_image::images::ImageStore::open(data_root).expect("open image store");
+    berth_image::archive::import(
+        &store,
+        fs::File::open(&tar).expect("open busybox tar"),
+        &["CMD [\"sh\"]".to_string()],
+        Some("busybox:latest"),
+    )
+    .expect("import busybox");
+    let _ = fs::remove_file(tar);
+}
+
+impl TestBerthd {
+    /// Starts a daemon named after the test, with busybox imported.
+    pub fn start(name: &str) -> Self {
+        Self::start_with(name, &[])
+    }
+
+    /// Like `start` with extra berthd flags.
+    pub fn start_with(name: &str, extra: &[&str]) -> Self {
+        crate::require_root();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("berthd-{name}-"))
+            .tempdir_in("/tmp")
+            .expect("temp dir")
+            .keep();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let cgroup_parent = format!("berth-test-{}-{n}", std::process::id());
+        fs::create_dir_all(dir.join("data")).expect("mkdir data");
+        fs::create_dir_all(dir.join("cli")).expect("mkdir cli");
+        import_busybox(&dir.join("data"));
+        let mut d = TestBerthd {
+            sock: dir.join("berth.sock"),
+            dir,
+            cgroup_parent,
+            child: None,
+        };
+        d.spawn(extra);
+        d
+    }
+
+    /// The berthd binary under test.
+    pub fn binary(name: &str) -> PathBuf {
+        let p = crate::select::profile_dir().join(name);
+        assert!(
+            p.is_file(),
+            "{} missing: run `cargo build --workspace --bins` first",
+            p.display()
+        );
+        p
+    }
+
+    fn spawn(&mut self, extra: &[&str]) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("berthd.log"))
+            .expect("berthd log");
+        let helpers = crate::select::profile_dir();
+        let child = Command::new(Self::binary("berthd"))
+            .arg("--data-root")
+            .arg(self.dir.join("data"))
+            .arg("--exec-root")
+            .arg(self.dir.join("exec"))
+            .arg("-H")
+            .arg(format!("unix://{}", self.sock.display()))
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .arg("--config-file")
+            .arg(self.dir.join("daemon.json"))
+            .arg("--helpers-dir")
+            .arg(&helpers)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn berthd");
+        self.child = Some(child);
+        let _ = fs::write(self.dir.join("daemon.json"), "{}\n");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if UnixStream::connect(&self.sock).is_ok() {
+                return;
+            }
+            if let Some(st) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("berthd exited with {st}: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("berthd did not listen within 20 s: {}", self.log());
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("berthd.log")).unwrap_or_default()
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("berthd running").id()
+    }
+
+    /// SIGKILLs the daemon (containers and shims keep running).
+    pub fn kill_daemon(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the daemon again on the same roots (after `kill_daemon`).
+    pub fn restart_daemon(&mut self) {
+        self.kill_daemon();
+        self.spawn(&[]);
+    }
+
+    fn cli(&self, bin: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin);
+        cmd.env("DOCKER_HOST", format!("unix://{}", self.sock.display()))
+            .env("BERTH_HOST", format!("unix://{}", self.sock.display()))
+            .env("DOCKER_CONFIG", self.dir.join("cli"))
+            .env("BERTH_CONFIG", self.dir.join("cli"))
+            .env_remove("DOCKER_CONTEXT")
+            .args(args);
+        cmd
+    }
+
+    /// The stock `docker` CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Out {
+        let bin = std::env::var("BERTH_DOCKER_CLI").unwrap_or_else(|_| "docker".into());
+        run_with_deadline(self.cli(&bin, args), &self.dir, CMD_TIMEOUT)
+    }
+
+    /// `docker …` that must succeed; returns trimmed stdout.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert_eq!(
+            out.code(),
+            0,
+            "docker {args:?} failed: {}\n{}\ndaemon log:\n{}",
+            out.stdout,
+            out.stderr,
+            self.log()
+        );
+        out.stdout.trim().to_string()
+    }
+
+    /// The `berth` CLI against this daemon.
+    pub fn berth(&self, args: &[&str]) -> Out {
+        let bin = Self::binary("berth");
+        run_with_deadline(
+            self.cli(bin.to_str().expect("utf-8"), args),
+            &self.dir,
+            CMD_TIMEOUT,
+        )
+    }
+
+    /// One raw HTTP/1.1 request; returns (status, body). `Connection: close`.
+    pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let mut s = UnixStream::connect(&self.sock).expect("connect berthd");
+        s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("send request");
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(rest)
+        } else {
+            rest.to_string()
+        };
+        (status, body)
+    }
+
+    /// Anything of this daemon still around: mounts under the dir, processes that refer
+    /// to it, cgroups under the parent.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let dir = self.dir.to_string_lossy().to_string();
+        for m in crate::procfs::host_mounts() {
+            if m.mount_point.starts_with(&dir) {
+                out.push(format!("mount {}", m.mount_point));
+            }
+        }
+        for pid in pids_referring_to(&dir) {
+            out.push(format!("process {pid}"));
+        }
+        for h in crate::leaks::cgroup_hierarchies() {
+            let p = h.join(&self.cgroup_parent);
+            if let Ok(rd) = fs::read_dir(&p) {
+                for e in rd.flatten() {
+                    if e.path().is_dir() {
+                        out.push(format!("cgroup {}", e.path().display()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            out.push_str(&tail[..n.min(tail.len())]);
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].strip_prefix("\r\n").unwrap_or(&tail[n..]);
+    }
+    out
+}
+
+/// Processes whose command line mentions `needle` (shims, runtime calls), excluding us.
+fn pids_referring_to(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+impl Drop for TestBerthd {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            let (code, body) = self.http("GET", "/containers/json?all=1", None);
+            if code == 200 {
+                if let Ok(list) = serde_json::from_str::<serde_json::Value>(&body) {
+                    for c in list.as_array().into_iter().flatten() {
+                        if let Some(id) = c["Id"].as_str() {
+                            self.http("DELETE", &format!("/containers/{id}?force=1&v=1"), None);
+                        }
+                    }
+                }
+            }
+            if let Some(c) = self.child.as_mut() {
+                // SAFETY: plain kill(2) of our own child's pid.
+                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+                let start = Instant::now();
+                while start.elapsed() < Duration::from_secs(5) {
+                    if c.try_wait().ok().flatten().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            self.kill_daemon();
+        }
+        let leaked = self.leftovers();
+        // Clean up whatever is left, whether or not the test will fail for it.
+        let dir = self.dir.to_string_lossy().to_string();
+        for pid in pids_referring_to(&dir) {
+            // SAFETY: kill(2) of a process found under our temp dir.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for h in crate::leaks::cgroup_hierarchies() {
+            let p = h.join(&self.cgroup_parent);
+            if let Ok(rd) = fs::read_dir(&p) {
+                for e in rd.flatten() {
+                    for _ in 0..50 {
+                        if fs::remove_dir(e.path()).is_ok() {
+                            break;
+                        }
+                        if let Ok(procs) = fs::read_to_string(e.path().join("cgroup.procs")) {
+                            for pid in procs.lines().filter_map(|l| l.parse::<i32>().ok()) {
+                                // SAFETY: kill(2) of a process in our test cgroup.
+                                unsafe { libc::kill(pid, libc::SIGKILL) };
+                            }
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            }
+            let _ = fs::remove_dir(&p);
+        }
+        let mut mounts: Vec<_> = crate::procfs::host_mounts()
+            .into_iter()
+            .filter(|m| m.mount_point.starts_with(&dir))
+            .map(|m| m.mount_point)
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = Command::new("umount").arg("-l").arg(&m).status();
+        }
+        let failing = std::thread::panicking();
+        if failing {
+            eprintln!("berthd log ({}):\n{}", self.dir.display(), self.log());
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+        if !failing {
+            assert!(leaked.is_empty(), "berthd test left behind: {leaked:?}");
+        }
+    }
+}
