@@ -21,15 +21,18 @@ fn field<T: serde::de::DeserializeOwned + Default>(v: &Value, key: &str) -> ApiR
     }
 }
 
-/// `POST /containers/create?name=`.
-pub async fn create(s: &Arc<ServerState>, mut req: Req) -> ApiResult<Response<Body>> {
-    let bytes = req.body_bytes().await?;
+/// The parts of a create body: top-level Config fields, HostConfig, NetworkingConfig.
+/// Pure (no engine), so the fuzz target exercises exactly this.
+pub fn parse_create_body(
+    bytes: &[u8],
+    version: crate::version::ApiVersion,
+) -> ApiResult<(ContainerConfig, HostConfig, Option<NetworkingConfig>)> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             "config cannot be empty in order to create a container",
         ));
     }
-    let body: Value = serde_json::from_slice(&bytes)
+    let body: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(crate::request::json_error(&e)))?;
     if !body.is_object() {
         return Err(ApiError::bad_request(
@@ -44,13 +47,20 @@ pub async fn create(s: &Arc<ServerState>, mut req: Req) -> ApiResult<Response<Bo
     let config: ContainerConfig = serde_json::from_value(top)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     let mut host_config: HostConfig = field(&body, "HostConfig")?;
-    if !req.version.at_least(42) {
+    if !version.at_least(42) {
         host_config.console_size = None;
     }
     let networking: Option<NetworkingConfig> = match body.get("NetworkingConfig") {
         None | Some(Value::Null) => None,
         Some(_) => Some(field(&body, "NetworkingConfig")?),
     };
+    Ok((config, host_config, networking))
+}
+
+/// `POST /containers/create?name=`.
+pub async fn create(s: &Arc<ServerState>, mut req: Req) -> ApiResult<Response<Body>> {
+    let bytes = req.body_bytes().await?;
+    let (config, host_config, networking) = parse_create_body(&bytes, req.version)?;
     let name = req.q("name").map(str::to_string);
     let engine = s.engine.clone();
     let (id, warnings) = tokio::task::spawn_blocking(move || {
