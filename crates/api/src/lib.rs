@@ -14,6 +14,7 @@ pub mod request;
 pub mod router;
 pub mod routes;
 pub mod server;
+pub mod tls;
 pub mod version;
 
 pub use server::{serve_unix, ServerState};

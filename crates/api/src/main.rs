@@ -44,6 +44,21 @@ struct Args {
     /// Write the daemon's pid here.
     #[arg(short = 'p', long)]
     pidfile: Option<PathBuf>,
+    /// Use TLS and verify the remote (mutual TLS on tcp:// hosts).
+    #[arg(long)]
+    tlsverify: bool,
+    /// Use TLS on tcp:// hosts (implied by --tlsverify).
+    #[arg(long)]
+    tls: bool,
+    /// CA that signs client certificates.
+    #[arg(long)]
+    tlscacert: Option<PathBuf>,
+    /// Server certificate (PEM).
+    #[arg(long)]
+    tlscert: Option<PathBuf>,
+    /// Server key (PEM).
+    #[arg(long)]
+    tlskey: Option<PathBuf>,
     /// Directory of berth-shim and berth-runtime (default: next to berthd).
     #[arg(long)]
     helpers_dir: Option<PathBuf>,
@@ -178,9 +193,31 @@ async fn main() -> Result<()> {
         .unwrap_or_else(|| "berth".into());
     let mut sockets = Vec::new();
     let mut listeners = Vec::new();
+    let mut tcp = Vec::new();
     for h in &hosts {
+        if let Some(addr) = h.strip_prefix("tcp://") {
+            // Docker refuses plain TCP by default now; berth never serves the API
+            // unencrypted over the network.
+            if !(args.tls || args.tlsverify) {
+                bail!("refusing to listen on {h} without TLS: pass --tlsverify --tlscacert --tlscert --tlskey");
+            }
+            let (Some(cert), Some(key)) = (&args.tlscert, &args.tlskey) else {
+                bail!("{h}: --tlscert and --tlskey are required");
+            };
+            let acceptor = berth_api::tls::acceptor(&berth_api::tls::TlsFiles {
+                ca: args.tlscacert.as_deref(),
+                cert,
+                key,
+                verify: args.tlsverify,
+            })?;
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listen on {h}"))?;
+            tcp.push((listener, acceptor));
+            continue;
+        }
         let Some(path) = h.strip_prefix("unix://") else {
-            bail!("unsupported host {h:?}: berthd listens on unix:///path sockets");
+            bail!("unsupported host {h:?}: use unix:///path or tcp://addr:port");
         };
         listeners.push(bind_unix(Path::new(path), Some(&group))?);
         sockets.push(PathBuf::from(path));
@@ -195,6 +232,9 @@ async fn main() -> Result<()> {
     let state = Arc::new(ServerState { engine });
     for l in listeners {
         tokio::spawn(serve_unix(state.clone(), l));
+    }
+    for (l, acceptor) in tcp {
+        tokio::spawn(berth_api::tls::serve_tls(state.clone(), l, acceptor));
     }
     eprintln!("berthd: API listening on {}", hosts.join(", "));
 
