@@ -108,6 +108,10 @@ impl TestBerthd {
             .open(self.dir.join("berthd.log"))
             .expect("berthd log");
         let helpers = crate::select::profile_dir();
+        // Written before the spawn: berthd reads its config file at start-up.
+        if !self.dir.join("daemon.json").exists() {
+            fs::write(self.dir.join("daemon.json"), "{}\n").expect("write daemon.json");
+        }
         let child = Command::new(Self::binary("berthd"))
             .arg("--data-root")
             .arg(self.dir.join("data"))
@@ -128,7 +132,6 @@ impl TestBerthd {
             .spawn()
             .expect("spawn berthd");
         self.child = Some(child);
-        let _ = fs::write(self.dir.join("daemon.json"), "{}\n");
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if UnixStream::connect(&self.sock).is_ok() {
@@ -211,19 +214,42 @@ impl TestBerthd {
         )
     }
 
+    /// `KEY=value …` exports that aim the CLIs at this daemon, for shell lines.
+    pub fn env_prefix(&self) -> String {
+        format!(
+            "DOCKER_HOST=unix://{s} BERTH_HOST=unix://{s} DOCKER_CONFIG={c} BERTH_CONFIG={c}",
+            s = self.sock.display(),
+            c = self.dir.join("cli").display()
+        )
+    }
+
+    /// Runs a `sh -c` line with the CLI environment set (pipes, redirections).
+    pub fn sh(&self, line: &str) -> Out {
+        let mut cmd = self.cli("sh", &["-c", line]);
+        cmd.current_dir(&self.dir);
+        run_with_deadline(cmd, &self.dir, CMD_TIMEOUT)
+    }
+
+    /// `docker <args>` on a fresh pty (util-linux `script -qec`), for `-it` commands.
+    pub fn docker_tty(&self, args: &str) -> Out {
+        let bin = std::env::var("BERTH_DOCKER_CLI").unwrap_or_else(|_| "docker".into());
+        let line = format!("{bin} {args}");
+        run_with_deadline(
+            self.cli("script", &["-qec", &line, "/dev/null"]),
+            &self.dir,
+            CMD_TIMEOUT,
+        )
+    }
+
     /// One raw HTTP/1.1 request; returns (status, body). `Connection: close`.
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-        let mut s = UnixStream::connect(&self.sock).expect("connect berthd");
-        s.set_read_timeout(Some(Duration::from_secs(60))).ok();
-        let body = body.unwrap_or("");
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).expect("send request");
-        let mut raw = Vec::new();
-        let _ = s.read_to_end(&mut raw);
-        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (status, _, body) = self.http_full(method, path, body);
+        (status, body)
+    }
+
+    /// One raw HTTP/1.1 request; returns (status, head, de-chunked body).
+    pub fn http_full(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String, String) {
+        let text = self.http_raw(method, path, body);
         let status = text
             .split_whitespace()
             .nth(1)
@@ -238,11 +264,26 @@ impl TestBerthd {
         } else {
             rest.to_string()
         };
-        (status, body)
+        (status, head.to_string(), body)
     }
 
-    /// Anything of this daemon still around: mounts under the dir, processes that refer
-    /// to it, cgroups under the parent.
+    /// One raw HTTP/1.1 request; returns the whole response (status line, headers, body).
+    pub fn http_raw(&self, method: &str, path: &str, body: Option<&str>) -> String {
+        let mut s = UnixStream::connect(&self.sock).expect("connect berthd");
+        s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+        let body = body.unwrap_or("");
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("send request");
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        String::from_utf8_lossy(&raw).into_owned()
+    }
+
+    /// Anything of this daemon still around: mounts under the dir, processes other than
+    /// berthd itself that refer to it, cgroups under the parent.
     pub fn leftovers(&self) -> Vec<String> {
         let mut out = Vec::new();
         let dir = self.dir.to_string_lossy().to_string();
@@ -251,8 +292,14 @@ impl TestBerthd {
                 out.push(format!("mount {}", m.mount_point));
             }
         }
+        let daemon = self.child.as_ref().map(|c| c.id() as i32);
         for pid in pids_referring_to(&dir) {
-            out.push(format!("process {pid}"));
+            if Some(pid) == daemon {
+                continue;
+            }
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            out.push(format!("process {pid} {}", cmdline.trim()));
         }
         for h in crate::leaks::cgroup_hierarchies() {
             let p = h.join(&self.cgroup_parent);
@@ -309,8 +356,14 @@ fn pids_referring_to(needle: &str) -> Vec<i32> {
 
 impl Drop for TestBerthd {
     fn drop(&mut self) {
+        // A dead daemon (the test failed because of it) must not make Drop panic.
         if self.child.is_some() {
-            let (code, body) = self.http("GET", "/containers/json?all=1", None);
+            let up = UnixStream::connect(&self.sock).is_ok();
+            let (code, body) = if up {
+                self.http("GET", "/containers/json?all=1", None)
+            } else {
+                (0, String::new())
+            };
             if code == 200 {
                 if let Ok(list) = serde_json::from_str::<serde_json::Value>(&body) {
                     for c in list.as_array().into_iter().flatten() {
@@ -343,7 +396,8 @@ impl Drop for TestBerthd {
         for h in crate::leaks::cgroup_hierarchies() {
             let p = h.join(&self.cgroup_parent);
             if let Ok(rd) = fs::read_dir(&p) {
-                for e in rd.flatten() {
+                // Only the container cgroups (dirs): the v1 parent also holds its control files.
+                for e in rd.flatten().filter(|e| e.path().is_dir()) {
                     for _ in 0..50 {
                         if fs::remove_dir(e.path()).is_ok() {
                             break;

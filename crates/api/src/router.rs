@@ -9,7 +9,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::request::{error_response, parse_query, Req};
-use crate::routes::{containers, exec, extras, images, system};
+use crate::routes::{containers, exec, extras, images, system, volumes};
 use crate::server::ServerState;
 use crate::version::split_prefix;
 
@@ -95,6 +95,18 @@ async fn dispatch(state: &Arc<ServerState>, req: Req) -> ApiResult<Response<Body
                 ("json", &Method::GET) => exec::inspect(s, req, &id).await,
                 _ => Err(not_found()),
             }
+        }
+
+        (["volumes"], &Method::GET) => volumes::list(s, req).await,
+        (["volumes", "create"], &Method::POST) => volumes::create(s, req).await,
+        (["volumes", "prune"], &Method::POST) => volumes::prune(s, req).await,
+        (["volumes", name], &Method::GET) => {
+            let name = name.to_string();
+            volumes::inspect(s, req, &name).await
+        }
+        (["volumes", name], &Method::DELETE) => {
+            let name = name.to_string();
+            volumes::remove(s, req, &name).await
         }
 
         (["images", "json"], &Method::GET) => images::list(s, req).await,

@@ -46,7 +46,9 @@ async fn handle(state: Arc<ServerState>, req: Request<Incoming>) -> Response<Bod
     h.insert("Ostype", HeaderValue::from_static("linux"));
     h.insert(
         "Server",
-        HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
+        // Docker's form (`Docker/<engine version> (<os>)`): 27.3.1 is the Docker release
+        // whose API (1.47) berth serves; `berth` is named in /version.
+        HeaderValue::from_static("Docker/27.3.1 (linux)"),
     );
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
     resp

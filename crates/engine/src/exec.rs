@@ -30,6 +30,8 @@ pub struct ExecState {
     pub pty: Option<Arc<OwnedFd>>,
     /// Start was called.
     pub started: bool,
+    /// Why the process could not be started (written into the stream, as Docker does).
+    pub start_error: Option<String>,
 }
 
 /// One exec instance.
@@ -227,6 +229,10 @@ impl Engine {
         let mut cmd = tokio::process::Command::new(&self.config.runtime_path);
         cmd.arg("--root")
             .arg(self.config.runtime_root())
+            .arg("--log")
+            .arg(dir.join("runtime.log"))
+            .arg("--log-format")
+            .arg("json")
             .arg("exec")
             .arg("--process")
             .arg(&process_path)
@@ -319,10 +325,19 @@ impl Engine {
                         .unwrap_or(255)
                 })
                 .unwrap_or(255);
+            // A failure of the runtime itself (the program was never started) is in
+            // its log; Docker reports those as 126/127 with the runtime's message.
+            let log = engine.config.exec_dir(&exec.id).join("runtime.log");
+            let start_error = runtime_error(&log);
+            let code = match &start_error {
+                Some(msg) => crate::container::classify_exit_for_start_error(msg),
+                None => code,
+            };
             {
                 let mut st = exec.state.lock().expect("exec state");
                 st.running = false;
                 st.exit_code = Some(code);
+                st.start_error = start_error;
                 st.pty = None;
             }
             let _ = std::fs::remove_dir_all(engine.config.exec_dir(&exec.id));
@@ -336,6 +351,13 @@ impl Engine {
             exec.done.send_replace(true);
         });
         Ok(io)
+    }
+
+    /// The start error of an exec, once it has exited.
+    pub fn exec_start_error(&self, id: &str) -> Option<String> {
+        self.exec(id)
+            .ok()
+            .and_then(|e| e.state.lock().expect("exec state").start_error.clone())
     }
 
     /// Waits until the exec has exited and its exit code is recorded.
@@ -415,6 +437,15 @@ impl Engine {
     }
 }
 
+/// The last error line of a `berth-runtime --log-format json` log.
+fn runtime_error(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().rev().find_map(|l| {
+        let v: Value = serde_json::from_str(l).ok()?;
+        (v["level"] == "error").then(|| v["msg"].as_str().unwrap_or_default().to_string())
+    })
+}
+
 /// Accepts the runtime's console connection and takes the pty master it sends.
 fn receive_pty(listener: std::os::unix::net::UnixListener) -> Result<OwnedFd> {
     use std::os::fd::AsFd;
@@ -441,6 +472,3 @@ fn receive_pty(listener: std::os::unix::net::UnixListener) -> Result<OwnedFd> {
     }
     Err(EngineError::internal("the runtime sent no pty master"))
 }
-
-#[allow(dead_code)]
-fn _assert_path(_: &Path) {}

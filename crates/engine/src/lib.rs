@@ -28,6 +28,7 @@ pub mod time;
 /// `docker top`: host `ps` filtered to the container's pids.
 pub mod top;
 pub mod validate;
+pub mod volumes;
 
 mod engine;
 

@@ -2,8 +2,9 @@
 //!
 //! Runs in the CLI process; main owns the one [`Logger`] and lends it to the commands.
 //! containerd's shim reads the last `"level":"error"` line of the `--log` file to report
-//! why a call failed, so errors go there as one line each (and to stderr too, for
-//! humans). The log file is opened append-only and closed on exit; nothing else is global.
+//! why a call failed, so errors go there as one line each. With `--log`, nothing is
+//! written to stderr (as runc): for `exec` the runtime's stderr is the process's stderr,
+//! and berthd must not see runtime errors as program output. The log file is opened append-only and closed on exit; nothing else is global.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -88,10 +89,6 @@ impl Logger {
         match &self.file {
             Some(file) => {
                 let _ = (&*file).write_all(line.as_bytes());
-                if level != Level::Debug {
-                    let text = format_line(LogFormat::Text, level, msg, &time);
-                    let _ = std::io::stderr().write_all(text.as_bytes());
-                }
             }
             None => {
                 let _ = std::io::stderr().write_all(line.as_bytes());

@@ -21,6 +21,24 @@ fn field<T: serde::de::DeserializeOwned + Default>(v: &Value, key: &str) -> ApiR
     }
 }
 
+/// A restart policy name must be checked before the typed decode, whose enum would
+/// reject it with serde's words instead of Docker's.
+fn check_restart_policy_name(host: Option<&Value>) -> ApiResult<()> {
+    let name = host
+        .and_then(|h| h.get("RestartPolicy"))
+        .and_then(|p| p.get("Name"));
+    match name {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(n)) if n.is_empty() => Ok(()),
+        Some(Value::String(n)) => berth_engine::validate::parse_restart_policy_name(n)
+            .map(|_| ())
+            .map_err(|e| ApiError::bad_request(e.to_string())),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "invalid restart policy name: {other}"
+        ))),
+    }
+}
+
 /// The parts of a create body: top-level Config fields, HostConfig, NetworkingConfig.
 /// Pure (no engine), so the fuzz target exercises exactly this.
 pub fn parse_create_body(
@@ -39,6 +57,7 @@ pub fn parse_create_body(
             "invalid JSON: the body must be a JSON object",
         ));
     }
+    check_restart_policy_name(body.get("HostConfig"))?;
     let mut top = body.clone();
     if let Some(o) = top.as_object_mut() {
         o.remove("HostConfig");
@@ -176,7 +195,10 @@ pub async fn rename(s: &Arc<ServerState>, req: Req, id: &str) -> ApiResult<Respo
 
 /// `POST /containers/{id}/update`.
 pub async fn update(s: &Arc<ServerState>, mut req: Req, id: &str) -> ApiResult<Response<Body>> {
-    let host: HostConfig = req.json(false).await?;
+    let raw: Value = req.json(false).await?;
+    check_restart_policy_name(Some(&raw))?;
+    let host: HostConfig = serde_json::from_value(raw)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))?;
     let warnings = s.engine.update_container(id, &host)?;
     ok_json(&json!({ "Warnings": warnings }))
 }
@@ -275,6 +297,13 @@ pub async fn attach(s: &Arc<ServerState>, mut req: Req, id: &str) -> ApiResult<R
         stdout: req.q_bool("stdout", false),
         stderr: req.q_bool("stderr", false),
     };
+    if let Some(keys) = req.q("detachKeys").filter(|k| !k.is_empty()) {
+        if !valid_detach_keys(keys) {
+            return Err(ApiError::bad_request(format!(
+                "Invalid detach keys ({keys}) provided"
+            )));
+        }
+    }
     let logs = req.q_bool("logs", false);
     let stream = req.q_bool("stream", false);
     let a = s.engine.attach_container(id, opts)?;
@@ -349,4 +378,43 @@ pub async fn attach(s: &Arc<ServerState>, mut req: Req, id: &str) -> ApiResult<R
         }
     });
     Ok(crate::request::stream(hijack::RAW, body))
+}
+
+/// Docker's detach-key syntax: comma-separated `ctrl-<key>` or single characters
+/// (moby `term.ToBytes`).
+pub fn valid_detach_keys(keys: &str) -> bool {
+    keys.split(',').all(|k| {
+        let k = k.trim();
+        match k.strip_prefix("ctrl-") {
+            Some(c) => {
+                c.len() == 1 && (c.as_bytes()[0].is_ascii_alphabetic() || "@[\\]^_".contains(c))
+            }
+            None => k.len() == 1,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_keys() {
+        assert!(valid_detach_keys("ctrl-p,ctrl-q"));
+        assert!(valid_detach_keys("a,ctrl-@"));
+        assert!(!valid_detach_keys("ctrl-"));
+        assert!(!valid_detach_keys("ctrl-pp"));
+        assert!(!valid_detach_keys("ab"));
+    }
+
+    #[test]
+    fn restart_policy_names_get_dockers_text() {
+        let body = serde_json::json!({"RestartPolicy": {"Name": "bogus"}});
+        let e = check_restart_policy_name(Some(&body)).unwrap_err();
+        assert!(e
+            .message
+            .starts_with("invalid restart policy: unknown policy 'bogus'"));
+        let ok = serde_json::json!({"RestartPolicy": {"Name": "on-failure"}});
+        assert!(check_restart_policy_name(Some(&ok)).is_ok());
+    }
 }

@@ -72,8 +72,15 @@ pub async fn start(s: &Arc<ServerState>, mut req: Req, id: &str) -> ApiResult<Re
             let Ok(client) = hijack::upgraded(on).await else {
                 return;
             };
-            pump(client, io, tty, attach_out, attach_err).await;
-            let _ = engine.wait_exec(&exec_id).await;
+            pump(
+                client,
+                io,
+                tty,
+                attach_out,
+                attach_err,
+                finish(engine, exec_id),
+            )
+            .await;
         });
         return Ok(hijack::upgrade_response(ct));
     }
@@ -94,17 +101,33 @@ pub async fn start(s: &Arc<ServerState>, mut req: Req, id: &str) -> ApiResult<Re
                 }
             }
         });
-        pump(client, io, tty, attach_out, attach_err).await;
-        let _ = engine.wait_exec(&exec_id).await;
+        pump(
+            client,
+            io,
+            tty,
+            attach_out,
+            attach_err,
+            finish(engine, exec_id),
+        )
+        .await;
         let _ = fwd.await;
     });
     Ok(crate::request::stream(hijack::RAW, body))
 }
 
-/// Moves bytes between the client and the process until the process's output ends.
-async fn pump<C>(client: C, io: ExecIo, tty: bool, out: bool, err: bool)
+/// Waits until the exec's exit code is recorded; returns its start error, if any. The
+/// stream must stay open until then: the CLI reads the exit code when it sees EOF.
+async fn finish(engine: Arc<berth_engine::Engine>, id: String) -> Option<String> {
+    let _ = engine.wait_exec(&id).await;
+    engine.exec_start_error(&id)
+}
+
+/// Moves bytes between the client and the process until the process's output ends,
+/// then waits for `done` (the recorded exit) and closes the stream.
+async fn pump<C, F>(client: C, io: ExecIo, tty: bool, out: bool, err: bool, done: F)
 where
     C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    F: std::future::Future<Output = Option<String>>,
 {
     let (mut cr, mut cw) = tokio::io::split(client);
     match io {
@@ -178,6 +201,16 @@ where
             let _ = b.await;
             input.abort();
         }
+    }
+    if let Some(msg) = done.await {
+        // Docker writes it to the process's stdout writer: framed when there is no tty.
+        let text = format!("{msg}\r\n");
+        let mut data = Vec::new();
+        if !tty {
+            data.extend_from_slice(&hijack::frame_header(1, text.len()));
+        }
+        data.extend_from_slice(text.as_bytes());
+        let _ = cw.write_all(&data).await;
     }
     let _ = cw.flush().await;
     let _ = cw.shutdown().await;

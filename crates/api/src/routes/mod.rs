@@ -5,3 +5,4 @@ pub mod exec;
 pub mod extras;
 pub mod images;
 pub mod system;
+pub mod volumes;

@@ -62,6 +62,7 @@ impl Engine {
             ));
         }
         let mut warnings = crate::validate::validate_create(&config, &host_config)?;
+        check_host_config(self, &host_config)?;
         let image = self.images.resolve(&image_name)?;
         let merged = crate::spec::merge_config(&image.config, &config);
         if merged.entrypoint.as_ref().is_none_or(|e| e.is_empty())
@@ -245,4 +246,23 @@ fn resolv_conf(h: &HostConfig) -> String {
         out.push_str(&format!("options {}\n", options.join(" ")));
     }
     out
+}
+
+/// Checks Docker does at create that need more than the request: capability names,
+/// security options, the network mode.
+fn check_host_config(engine: &Engine, h: &HostConfig) -> Result<()> {
+    let all = crate::spec::all_capabilities(None);
+    for (field, list) in [("CapAdd", &h.cap_add), ("CapDrop", &h.cap_drop)] {
+        let list = list.as_deref().unwrap_or_default();
+        if let Err(e) = crate::spec::capability_set(list, &[], false, &all) {
+            return Err(EngineError::invalid(format!("invalid {field}: {e}")));
+        }
+    }
+    crate::spec::parse_security_opts(h.security_opt.as_deref().unwrap_or_default())
+        .map_err(|e| EngineError::invalid(e.to_string()))?;
+    match h.network_mode.as_deref().unwrap_or("") {
+        "" | "default" | "bridge" | "host" | "none" => Ok(()),
+        m if m.starts_with("container:") => engine.container(&m["container:".len()..]).map(|_| ()),
+        other => Err(EngineError::not_found(format!("network {other} not found"))),
+    }
 }

@@ -20,6 +20,6 @@ pub use attach::{AttachOptions, AttachStream};
 pub use create::CreateRequest;
 pub use handle::{Container, Life};
 pub use model::{ContainerRecord, MountPoint, State, Status};
-pub use start::parse_size as parse_log_size;
-pub use view::ListOptions;
+pub use start::{classify_exit_for_start_error, parse_size as parse_log_size};
+pub use view::{dir_size as dir_size_of, ListOptions};
 pub use wait::WaitCondition;

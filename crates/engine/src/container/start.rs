@@ -230,6 +230,14 @@ pub fn parse_size(s: &str) -> Option<u64> {
     (n >= 0.0).then_some((n * mult as f64) as u64)
 }
 
+/// The exit code Docker gives a process that could not be started.
+pub fn classify_exit_for_start_error(msg: &str) -> i64 {
+    match classify_start_error(msg).1 {
+        128 => 126,
+        code => code,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

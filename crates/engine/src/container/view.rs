@@ -361,7 +361,7 @@ fn fill_config_defaults(config: &mut Value, rec: &ContainerRecord) {
 }
 
 /// Apparent size of a directory tree (no symlink following).
-pub(crate) fn dir_size(path: &std::path::Path) -> u64 {
+pub fn dir_size(path: &std::path::Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![path.to_path_buf()];
     while let Some(p) = stack.pop() {

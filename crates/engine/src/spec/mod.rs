@@ -283,9 +283,25 @@ impl HostFacts {
         let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok());
+        // Only what the daemon itself may hold: a capability outside its bounding set
+        // cannot be granted (capset fails), as on hosts that drop CAP_SYS_RESOURCE.
+        let bounding = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("CapBnd:"))
+                    .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+            })
+            .unwrap_or(u64::MAX);
+        let all = all_capabilities(last_cap)
+            .into_iter()
+            .enumerate()
+            .filter(|(bit, _)| *bit >= 64 || bounding & (1u64 << bit) != 0)
+            .map(|(_, c)| c)
+            .collect();
         HostFacts {
             cgroup_v2,
-            all_capabilities: all_capabilities(last_cap),
+            all_capabilities: all,
             thermal_throttle_paths: security::thermal_throttle_paths(Path::new("/")),
         }
     }

@@ -132,12 +132,19 @@ pub fn enter_cwd(cwd: &Path) -> Result<(), String> {
 /// Find `args[0]` on the PATH from the process's own environment (execvp semantics).
 pub fn lookup(program: &str, env: &[String]) -> Result<PathBuf, String> {
     if program.contains('/') {
-        return if Path::new(program).exists() {
-            Ok(program.into())
-        } else {
-            Err(format!(
+        // Checked here, before the start gate, so the caller can refuse the start with
+        // Docker's texts instead of the process failing at execve afterwards.
+        return match std::fs::metadata(program) {
+            Err(_) => Err(format!(
                 "exec: \"{program}\": stat {program}: no such file or directory"
-            ))
+            )),
+            Ok(md) if md.is_dir() => Err(format!(
+                "exec: \"{program}\": is a directory: permission denied"
+            )),
+            Ok(md) if std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o111 == 0 => {
+                Err(format!("exec: \"{program}\": permission denied"))
+            }
+            Ok(_) => Ok(program.into()),
         };
     }
     let path = env
@@ -186,5 +193,9 @@ mod tests {
         assert!(lookup("/no/such", &env)
             .unwrap_err()
             .contains("no such file"));
+        assert!(lookup("/etc/passwd", &env)
+            .unwrap_err()
+            .ends_with("permission denied"));
+        assert!(lookup("/etc", &env).unwrap_err().contains("is a directory"));
     }
 }
