@@ -229,7 +229,9 @@ async fn main() -> Result<()> {
     }
 
     let engine = Engine::open(config).await.context("open engine")?;
-    let state = Arc::new(ServerState { engine });
+    let state = Arc::new(ServerState {
+        engine: engine.clone(),
+    });
     for l in listeners {
         tokio::spawn(serve_unix(state.clone(), l));
     }
@@ -244,6 +246,7 @@ async fn main() -> Result<()> {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    engine.flush();
     // Containers keep running under their shims (live restore on the next start).
     for s in &sockets {
         let _ = std::fs::remove_file(s);

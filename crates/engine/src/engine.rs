@@ -78,6 +78,11 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Waits until every queued metadata write is committed (clean shutdown).
+    pub fn flush(&self) {
+        self.store.flush();
+    }
+
     /// The image store.
     pub fn images(&self) -> &ImageStore {
         &self.images

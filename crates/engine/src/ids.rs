@@ -37,16 +37,20 @@ const RIGHT: &[&str] = &[
     "jetty", "keel", "lock", "mast", "pier", "quay", "rudder", "sail", "tug", "wharf",
 ];
 
-/// A random `adjective_noun` name; `attempt` > 0 appends a digit like Docker does on retry.
+/// A random `adjective_noun` name. Like Docker, a retry appends a number; the number
+/// grows with the attempt (1 digit, then 2, …), so the space never runs out and the
+/// caller's loop always ends quickly.
 pub fn random_name(attempt: u32) -> String {
     let id = random_id();
-    let n = u32::from_str_radix(&id[..8], 16).unwrap_or(0) as usize;
-    let base = format!("{}_{}", LEFT[n % LEFT.len()], RIGHT[(n / 64) % RIGHT.len()]);
+    let n = u64::from_str_radix(&id[..16], 16).unwrap_or(0);
+    let left = LEFT[(n % LEFT.len() as u64) as usize];
+    let right = RIGHT[((n >> 8) % RIGHT.len() as u64) as usize];
     if attempt == 0 {
-        base
-    } else {
-        format!("{base}{}", n % 10)
+        return format!("{left}_{right}");
     }
+    let digits = attempt.min(12);
+    let modulus = 10u64.pow(digits);
+    format!("{left}_{right}{}", (n >> 16) % modulus)
 }
 
 #[cfg(test)]
@@ -71,5 +75,15 @@ mod tests {
         assert!(!valid_name("ä1"));
         assert!(valid_name(&random_name(0)));
         assert!(valid_name(&random_name(3)));
+        // Many names: with retries the generator never gets stuck (it used to cycle
+        // through 800 names and spin forever after that).
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3000 {
+            let mut attempt = 0;
+            while !seen.insert(random_name(attempt)) {
+                attempt += 1;
+                assert!(attempt < 20, "name generator stuck");
+            }
+        }
     }
 }

@@ -1,11 +1,15 @@
 //! Metadata store: container records in redb (one table, id → JSON).
 //!
-//! Writes use `Durability::Eventual` — committed to the page cache, fsynced by the kernel
-//! later. A crash of berthd loses nothing (the data is in the OS); a power cut can lose
-//! the last few state changes, which restore reconciles with the shims anyway. An fsync
-//! per state change would cost milliseconds on the `run` hot path.
+//! Writes go through one writer thread, in order, and are batched: every change queued
+//! while a commit runs goes into the next transaction. Callers never wait for the disk,
+//! so no fsync sits on the `run` hot path (redb's `Durability::Eventual` still syncs
+//! once per commit), and bursts of changes cost one commit. A berthd killed in the
+//! instant between a change and its commit loses that change; restore reconciles what
+//! the shims report, and [`Store::flush`] is called on clean shutdown.
 
 use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
 
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 
@@ -13,54 +17,113 @@ use crate::error::{EngineError, Result};
 
 const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
 
-/// The redb database file `<data-root>/state.db`.
+enum Op {
+    Put(String, Vec<u8>),
+    Delete(String),
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// The redb database file `<data-root>/state.db` and its writer thread.
 #[derive(Debug)]
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
+    tx: mpsc::Sender<Op>,
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Op")
+    }
 }
 
 fn db_err(what: &str, e: impl std::fmt::Display) -> EngineError {
     EngineError::internal(format!("state store: {what}: {e}"))
 }
 
+/// Applies a batch in one transaction.
+fn commit(db: &Database, ops: &[Op]) -> Result<()> {
+    let mut tx = db.begin_write().map_err(|e| db_err("begin", e))?;
+    tx.set_durability(Durability::Eventual);
+    {
+        let mut t = tx
+            .open_table(CONTAINERS)
+            .map_err(|e| db_err("open table", e))?;
+        for op in ops {
+            match op {
+                Op::Put(id, v) => {
+                    t.insert(id.as_str(), v.as_slice())
+                        .map_err(|e| db_err("insert", e))?;
+                }
+                Op::Delete(id) => {
+                    t.remove(id.as_str()).map_err(|e| db_err("remove", e))?;
+                }
+                Op::Flush(_) => {}
+            }
+        }
+    }
+    tx.commit().map_err(|e| db_err("commit", e))
+}
+
+fn writer(db: Arc<Database>, rx: mpsc::Receiver<Op>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        if batch.iter().any(|o| !matches!(o, Op::Flush(_))) {
+            if let Err(e) = commit(&db, &batch) {
+                eprintln!("berthd: {e}");
+            }
+        }
+        for op in batch {
+            if let Op::Flush(done) = op {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
 impl Store {
-    /// Opens or creates the database.
+    /// Opens or creates the database and starts its writer thread.
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::create(path).map_err(|e| db_err("open", e))?;
         let tx = db.begin_write().map_err(|e| db_err("begin", e))?;
         tx.open_table(CONTAINERS)
             .map_err(|e| db_err("open table", e))?;
         tx.commit().map_err(|e| db_err("commit", e))?;
-        Ok(Self { db })
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel();
+        let for_writer = db.clone();
+        std::thread::Builder::new()
+            .name("state-writer".into())
+            .spawn(move || writer(for_writer, rx))
+            .map_err(|e| EngineError::io("spawn state writer", e))?;
+        Ok(Self { db, tx })
     }
 
-    /// Inserts or replaces a record.
+    /// Queues an insert or replace.
     pub fn put(&self, id: &str, value: &[u8]) -> Result<()> {
-        let mut tx = self.db.begin_write().map_err(|e| db_err("begin", e))?;
-        tx.set_durability(Durability::Eventual);
-        {
-            let mut t = tx
-                .open_table(CONTAINERS)
-                .map_err(|e| db_err("open table", e))?;
-            t.insert(id, value).map_err(|e| db_err("insert", e))?;
-        }
-        tx.commit().map_err(|e| db_err("commit", e))
+        self.tx
+            .send(Op::Put(id.to_string(), value.to_vec()))
+            .map_err(|_| EngineError::internal("state store writer stopped"))
     }
 
-    /// Removes a record (no error if absent).
+    /// Queues a removal (no error if absent).
     pub fn delete(&self, id: &str) -> Result<()> {
-        let mut tx = self.db.begin_write().map_err(|e| db_err("begin", e))?;
-        tx.set_durability(Durability::Eventual);
-        {
-            let mut t = tx
-                .open_table(CONTAINERS)
-                .map_err(|e| db_err("open table", e))?;
-            t.remove(id).map_err(|e| db_err("remove", e))?;
-        }
-        tx.commit().map_err(|e| db_err("commit", e))
+        self.tx
+            .send(Op::Delete(id.to_string()))
+            .map_err(|_| EngineError::internal("state store writer stopped"))
     }
 
-    /// Every record.
+    /// Waits until everything queued so far is committed.
+    pub fn flush(&self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        if self.tx.send(Op::Flush(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    }
+
+    /// Every committed record.
     pub fn all(&self) -> Result<Vec<(String, Vec<u8>)>> {
         let tx = self.db.begin_read().map_err(|e| db_err("begin", e))?;
         let t = tx
@@ -89,7 +152,11 @@ mod tests {
             s.put("b", b"2").unwrap();
             s.put("a", b"3").unwrap();
             s.delete("b").unwrap();
+            s.flush();
+            assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
         }
+        // The writer thread holds the database until its channel closes.
+        std::thread::sleep(std::time::Duration::from_millis(100));
         let s = Store::open(&path).unwrap();
         assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
     }

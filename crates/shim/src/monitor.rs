@@ -44,7 +44,6 @@ pub fn run(cfg: Config, ready_out: OwnedFd) -> i32 {
         Ok(mut shim) => {
             let _ = writeln!(ready, "ready {}", shim.pid);
             drop(ready);
-            crate::sys::release_startup_memory();
             shim.run()
         }
         Err(msg) => {
@@ -247,6 +246,7 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
         close_stdin_after_flush: false,
         started: false,
         exited: None,
+        release_due: true,
     })
 }
 
@@ -286,7 +286,13 @@ struct Shim {
     started: bool,
     /// Exit code and reap time of the init, plus the drain deadline.
     exited: Option<(i32, u64, Instant)>,
+    /// Start-up pages should be given back once the loop is idle: doing it right after
+    /// `ready` or `start` would delay berthd's next request by a /proc/self/smaps walk.
+    release_due: bool,
 }
+
+/// Idle time after which start-up memory is released.
+const RELEASE_AFTER_IDLE_MS: i32 = 50;
 
 fn now_ns() -> u64 {
     let d = SystemTime::now()
@@ -313,9 +319,20 @@ impl Shim {
                     let left = deadline.saturating_duration_since(Instant::now());
                     i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1)
                 }
+                None if self.release_due => RELEASE_AFTER_IDLE_MS,
                 None => -1,
             };
-            if crate::sys::poll(&mut fds, timeout).is_err() {
+            let ready = crate::sys::poll(&mut fds, timeout);
+            if self.release_due
+                && self.exited.is_none()
+                && fds.iter().all(|p| p.revents == 0)
+                && ready.is_ok()
+            {
+                crate::sys::release_startup_memory();
+                self.release_due = false;
+                continue;
+            }
+            if ready.is_err() {
                 // Only EFAULT/EINVAL/ENOMEM: nothing sensible left but a short pause.
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
@@ -626,7 +643,7 @@ impl Shim {
         match self.rt.start(&self.id) {
             Ok(()) => {
                 self.started = true;
-                crate::sys::release_startup_memory();
+                self.release_due = true;
                 format!("ok {}", self.pid)
             }
             Err(e) => format!("err {}", e.to_string().replace('\n', " ")),
@@ -673,15 +690,19 @@ impl Shim {
         };
         let line = exit.to_string();
         let _ = write_atomic(&self.dir.join("exit"), &line);
-        // Errors have nowhere to go (the daemon may be gone); the exit record stands.
-        let _ = self.rt.delete(&self.id, true);
-        self.reap();
+        // Waiters and attach clients learn of the exit first; removing the cgroups (a
+        // rmdir per v1 hierarchy) happens after, off the `docker run` critical path.
+        // berthd waits for the runtime state to be gone before starting the container
+        // again.
         for c in &mut self.conns {
             if c.phase == Phase::Waiting {
                 c.reply(&line);
             }
         }
         self.conns.clear();
+        // Errors have nowhere to go (the daemon may be gone); the exit record stands.
+        let _ = self.rt.delete(&self.id, true);
+        self.reap();
         let _ = fs::remove_file(self.dir.join("shim.sock"));
         let _ = fs::remove_file(self.dir.join("shim.pid"));
         0

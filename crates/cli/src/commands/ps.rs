@@ -181,6 +181,33 @@ pub fn row(c: &Value, trunc: bool) -> Value {
     })
 }
 
+/// The default `ps` table written directly: the same columns the default template
+/// gives, without building a template row per container (`ps` with 1000 containers
+/// spent most of its time there).
+fn default_table(list: &[Value], trunc: bool) -> String {
+    let mut text = String::from("CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES");
+    for c in list {
+        let r = row(c, trunc);
+        let col = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+        text.push('\n');
+        text.push_str(
+            &[
+                col("ID"),
+                col("Image"),
+                col("Command"),
+                col("RunningFor"),
+                col("Status"),
+                col("Ports"),
+                col("Names"),
+            ]
+            .join("\t"),
+        );
+    }
+    let mut out = crate::format::table::docker_table(&text);
+    out.push('\n');
+    out
+}
+
 /// `berth ps`.
 pub fn ps(c: &Client, a: PsArgs) -> Result<()> {
     let limit = if a.latest { 1 } else { a.last };
@@ -211,6 +238,10 @@ pub fn ps(c: &Client, a: PsArgs) -> Result<()> {
                 }
             );
         }
+        return Ok(());
+    }
+    if a.format.is_none() && !a.size {
+        print!("{}", default_table(&list, !a.no_trunc));
         return Ok(());
     }
     let rows: Vec<Value> = list.iter().map(|ct| row(ct, !a.no_trunc)).collect();

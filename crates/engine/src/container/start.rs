@@ -102,6 +102,7 @@ impl Engine {
             .map_err(|e| EngineError::internal(format!("encode config.json: {e}")))?;
         std::fs::write(bundle.join("config.json"), json)
             .map_err(|e| EngineError::io("write config.json", e))?;
+        self.await_previous_run(&rec.id).await;
         let (max_size, max_file) = self.log_options(rec)?;
         let shim_dir = self.config.shim_dir(&rec.id);
         let args = ShimArgs {
@@ -136,6 +137,19 @@ impl Engine {
                 reply.strip_prefix("err ").unwrap_or(&reply).to_string(),
             )),
         }
+    }
+
+    /// The previous shim deletes the runtime container after reporting the exit; a
+    /// quick restart waits for that (bounded), then forces it.
+    async fn await_previous_run(&self, id: &str) {
+        let state = self.config.runtime_root().join(id);
+        for _ in 0..200 {
+            if !state.exists() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let _ = self.runtime().delete(id, true);
     }
 
     /// `<data-root>/containers/<id>/<id>-json.log`, Docker's name for the json-file log.

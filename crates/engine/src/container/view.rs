@@ -158,9 +158,13 @@ impl Engine {
                 }
             }
         }
-        let mut recs: Vec<ContainerRecord> =
-            self.all_containers().iter().map(|c| c.record()).collect();
-        recs.sort_by_key(|r| std::cmp::Reverse(r.created));
+        // Sorted handles, not cloned records: `ps` reads each record under its lock.
+        let mut handles: Vec<(i64, std::sync::Arc<super::Container>)> = self
+            .all_containers()
+            .into_iter()
+            .map(|c| (c.with(|r| r.created), c))
+            .collect();
+        handles.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         let all = opts.all || opts.limit > 0 || opts.filters.contains_key("status");
         let f = &opts.filters;
         let any = |key: &str, pred: &dyn Fn(&str) -> bool| -> bool {
@@ -168,24 +172,27 @@ impl Engine {
         };
         let now = crate::time::now_nanos();
         let mut out = Vec::new();
-        for rec in recs {
-            if !all && !rec.state.status.is_alive() && rec.state.status != Status::Restarting {
+        for (_, c) in handles {
+            let summary = c.with(|rec| {
+                if !all && !rec.state.status.is_alive() && rec.state.status != Status::Restarting {
+                    return None;
+                }
+                let keep = any("status", &|v| v == rec.state.status.as_str())
+                    && any("name", &|v| rec.name.contains(v.trim_start_matches('/')))
+                    && any("id", &|v| rec.id.starts_with(v))
+                    && f.get("label")
+                        .is_none_or(|vals| vals.iter().all(|v| label_matches(rec, v)))
+                    && any("exited", &|v| {
+                        rec.state.status == Status::Exited
+                            && v.parse::<i64>().ok() == Some(rec.state.exit_code)
+                    })
+                    && any("ancestor", &|v| self.ancestor_matches(rec, v));
+                keep.then(|| self.summary(rec, now, opts.size))
+            });
+            let Some(summary) = summary else {
                 continue;
-            }
-            let keep = any("status", &|v| v == rec.state.status.as_str())
-                && any("name", &|v| rec.name.contains(v.trim_start_matches('/')))
-                && any("id", &|v| rec.id.starts_with(v))
-                && f.get("label")
-                    .is_none_or(|vals| vals.iter().all(|v| label_matches(&rec, v)))
-                && any("exited", &|v| {
-                    rec.state.status == Status::Exited
-                        && v.parse::<i64>().ok() == Some(rec.state.exit_code)
-                })
-                && any("ancestor", &|v| self.ancestor_matches(&rec, v));
-            if !keep {
-                continue;
-            }
-            out.push(self.summary(&rec, now, opts.size));
+            };
+            out.push(summary);
             if opts.limit > 0 && out.len() as i64 >= opts.limit {
                 break;
             }
