@@ -354,6 +354,13 @@ fn pids_referring_to(needle: &str) -> Vec<i32> {
     out
 }
 
+/// kill(2) through nix (no `unsafe`); a process that is already gone is fine.
+fn signal(pid: i32, sig: i32) {
+    if let Ok(sig) = nix::sys::signal::Signal::try_from(sig) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+    }
+}
+
 impl Drop for TestBerthd {
     fn drop(&mut self) {
         // A dead daemon (the test failed because of it) must not make Drop panic.
@@ -374,8 +381,7 @@ impl Drop for TestBerthd {
                 }
             }
             if let Some(c) = self.child.as_mut() {
-                // SAFETY: plain kill(2) of our own child's pid.
-                unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+                signal(c.id() as i32, libc::SIGTERM);
                 let start = Instant::now();
                 while start.elapsed() < Duration::from_secs(5) {
                     if c.try_wait().ok().flatten().is_some() {
@@ -390,8 +396,7 @@ impl Drop for TestBerthd {
         // Clean up whatever is left, whether or not the test will fail for it.
         let dir = self.dir.to_string_lossy().to_string();
         for pid in pids_referring_to(&dir) {
-            // SAFETY: kill(2) of a process found under our temp dir.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            signal(pid, libc::SIGKILL);
         }
         for h in crate::leaks::cgroup_hierarchies() {
             let p = h.join(&self.cgroup_parent);
@@ -404,8 +409,7 @@ impl Drop for TestBerthd {
                         }
                         if let Ok(procs) = fs::read_to_string(e.path().join("cgroup.procs")) {
                             for pid in procs.lines().filter_map(|l| l.parse::<i32>().ok()) {
-                                // SAFETY: kill(2) of a process in our test cgroup.
-                                unsafe { libc::kill(pid, libc::SIGKILL) };
+                                signal(pid, libc::SIGKILL);
                             }
                         }
                         std::thread::sleep(Duration::from_millis(20));

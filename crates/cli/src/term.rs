@@ -17,10 +17,10 @@ use nix::sys::termios::{self, SetArg, Termios};
 /// Restores the default SIGPIPE action (Rust ignores it), so writing to a closed stdout
 /// ends the CLI quietly like Docker's. Socket writes use `MSG_NOSIGNAL` (`client::sock`).
 pub fn default_sigpipe() {
+    use nix::sys::signal::{signal, SigHandler};
     // SAFETY: SigDfl installs no handler function, so there is no handler code whose
     // async-signal-safety could matter; this runs in main before any thread starts.
-    let _ =
-        unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// True when `fd` is a terminal.
