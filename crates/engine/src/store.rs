@@ -27,7 +27,19 @@ enum Op {
 #[derive(Debug)]
 pub struct Store {
     db: Arc<Database>,
-    tx: mpsc::Sender<Op>,
+    tx: Option<mpsc::Sender<Op>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    /// Closes the queue and waits for the writer, so pending changes are committed and
+    /// the database file is unlocked when the store is gone.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Op {
@@ -94,31 +106,38 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel();
         let for_writer = db.clone();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("state-writer".into())
             .spawn(move || writer(for_writer, rx))
             .map_err(|e| EngineError::io("spawn state writer", e))?;
-        Ok(Self { db, tx })
+        Ok(Self {
+            db,
+            tx: Some(tx),
+            writer: Some(writer),
+        })
+    }
+
+    fn send(&self, op: Op) -> Result<()> {
+        self.tx
+            .as_ref()
+            .and_then(|tx| tx.send(op).ok())
+            .ok_or_else(|| EngineError::internal("state store writer stopped"))
     }
 
     /// Queues an insert or replace.
     pub fn put(&self, id: &str, value: &[u8]) -> Result<()> {
-        self.tx
-            .send(Op::Put(id.to_string(), value.to_vec()))
-            .map_err(|_| EngineError::internal("state store writer stopped"))
+        self.send(Op::Put(id.to_string(), value.to_vec()))
     }
 
     /// Queues a removal (no error if absent).
     pub fn delete(&self, id: &str) -> Result<()> {
-        self.tx
-            .send(Op::Delete(id.to_string()))
-            .map_err(|_| EngineError::internal("state store writer stopped"))
+        self.send(Op::Delete(id.to_string()))
     }
 
     /// Waits until everything queued so far is committed.
     pub fn flush(&self) {
         let (done, wait) = mpsc::sync_channel(1);
-        if self.tx.send(Op::Flush(done)).is_ok() {
+        if self.send(Op::Flush(done)).is_ok() {
             let _ = wait.recv();
         }
     }
@@ -155,8 +174,7 @@ mod tests {
             s.flush();
             assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
         }
-        // The writer thread holds the database until its channel closes.
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Dropping the store joined its writer, so the file is unlocked now.
         let s = Store::open(&path).unwrap();
         assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
     }
