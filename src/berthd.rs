@@ -33,7 +33,41 @@ pub struct TestBerthd {
     pub sock: PathBuf,
     /// The cgroup parent name given to berthd.
     pub cgroup_parent: String,
+    /// The default bridge's interface (`--bridge`), unique per daemon.
+    pub bridge: String,
+    /// The default bridge's subnet (`--bip` is its first address), unique per daemon.
+    pub subnet: String,
     child: Option<Child>,
+}
+
+/// A bridge name and a /24 no other test daemon of this run uses, and no host route
+/// covers: `bt<pid hex>x<n>` and `10.<200..249>.<0..249>.0/24` from the pid and counter.
+fn private_bridge(n: usize) -> (String, String) {
+    let pid = std::process::id() as usize;
+    (format!("bt{pid:x}x{n}"), free_subnet24(n))
+}
+
+/// A `10.x.y.0/24` that no host route covers, different for every call in this process
+/// (tests give these to networks and test namespaces they create).
+pub fn free_subnet24(salt: usize) -> String {
+    static TAKEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    let pid = std::process::id() as usize;
+    let routes = std::process::Command::new("ip")
+        .args(["-4", "route", "show", "table", "all"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let mut seed = pid.wrapping_mul(7919).wrapping_add(salt * 104_729);
+    loop {
+        let (a, b) = (200 + (seed / 250) % 50, seed % 250);
+        let prefix = format!("10.{a}.{b}.");
+        if !routes.contains(&prefix) && !taken.contains(&prefix) {
+            taken.push(prefix.clone());
+            return format!("{prefix}0/24");
+        }
+        seed = seed.wrapping_add(1);
+    }
 }
 
 /// Imports the busybox fixture rootfs as `busybox:latest` (with `CMD ["sh"]`) into an
@@ -77,6 +111,7 @@ impl TestBerthd {
             .keep();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let cgroup_parent = format!("berth-test-{}-{n}", std::process::id());
+        let (bridge, subnet) = private_bridge(n);
         fs::create_dir_all(dir.join("data")).expect("mkdir data");
         fs::create_dir_all(dir.join("cli")).expect("mkdir cli");
         import_busybox(&dir.join("data"));
@@ -84,6 +119,8 @@ impl TestBerthd {
             sock: dir.join("berth.sock"),
             dir,
             cgroup_parent,
+            bridge,
+            subnet,
             child: None,
         };
         d.spawn(extra);
@@ -125,6 +162,10 @@ impl TestBerthd {
             .arg(self.dir.join("daemon.json"))
             .arg("--helpers-dir")
             .arg(&helpers)
+            .arg("--bridge")
+            .arg(&self.bridge)
+            .arg("--bip")
+            .arg(self.subnet.replace(".0/24", ".1/24"))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
@@ -311,6 +352,68 @@ impl TestBerthd {
                 }
             }
         }
+        for bridge in self.bridges() {
+            if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{bridge}/brif")) {
+                for e in rd.flatten() {
+                    out.push(format!(
+                        "veth {} on {bridge}",
+                        e.file_name().to_string_lossy()
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// This daemon's bridges: the default one and those of networks it has now.
+    pub fn bridges(&self) -> Vec<String> {
+        let mut out = vec![self.bridge.clone()];
+        if UnixStream::connect(&self.sock).is_ok() {
+            let (code, body) = self.http("GET", "/networks", None);
+            if code == 200 {
+                let list: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                for n in list.as_array().into_iter().flatten() {
+                    if let Some(b) = n["Options"]["com.docker.network.bridge.name"].as_str() {
+                        if !out.iter().any(|o| o == b) {
+                            out.push(b.to_string());
+                        }
+                    }
+                    if let Some(id) = n["Id"].as_str().filter(|_| n["Driver"] == "bridge") {
+                        let b = format!("br-{}", &id[..12]);
+                        if !out.contains(&b) {
+                            out.push(b);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The daemon's nftables table (see berth's NetConfig::nft_table).
+    pub fn nft_table(&self) -> String {
+        format!("berth-{}", self.bridge)
+    }
+
+    /// Bridges and the nft table that outlived the daemon (checked after shutdown).
+    fn network_leftovers(bridges: &[String], table: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for b in bridges {
+            if Path::new("/sys/class/net").join(b).exists() {
+                out.push(format!("bridge {b}"));
+            }
+        }
+        let tables = Command::new("nft")
+            .args(["list", "tables"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if tables
+            .lines()
+            .any(|l| l.trim() == format!("table ip {table}"))
+        {
+            out.push(format!("nft table {table}"));
+        }
         out
     }
 }
@@ -363,6 +466,7 @@ fn signal(pid: i32, sig: i32) {
 
 impl Drop for TestBerthd {
     fn drop(&mut self) {
+        let bridges = self.bridges();
         // A dead daemon (the test failed because of it) must not make Drop panic.
         if self.child.is_some() {
             let up = UnixStream::connect(&self.sock).is_ok();
@@ -392,7 +496,15 @@ impl Drop for TestBerthd {
             }
             self.kill_daemon();
         }
-        let leaked = self.leftovers();
+        let mut leaked = self.leftovers();
+        leaked.extend(Self::network_leftovers(&bridges, &self.nft_table()));
+        for b in &bridges {
+            let _ = Command::new("ip").args(["link", "del", b]).status();
+        }
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &self.nft_table()])
+            .stderr(std::process::Stdio::null())
+            .status();
         // Clean up whatever is left, whether or not the test will fail for it.
         let dir = self.dir.to_string_lossy().to_string();
         for pid in pids_referring_to(&dir) {

@@ -62,6 +62,31 @@ struct Args {
     /// Directory of berth-shim and berth-runtime (default: next to berthd).
     #[arg(long)]
     helpers_dir: Option<PathBuf>,
+    /// Interface of the default bridge network (default berth0).
+    #[arg(short = 'b', long)]
+    bridge: Option<String>,
+    /// Address and prefix of the default bridge, e.g. 172.30.0.1/16.
+    #[arg(long)]
+    bip: Option<String>,
+    /// Pools for new networks: base=10.10.0.0/16,size=24 (repeatable).
+    #[arg(long = "default-address-pool")]
+    default_address_pools: Vec<String>,
+    /// MTU of container interfaces (default: the host's default route's).
+    #[arg(long)]
+    mtu: Option<u32>,
+    /// DNS servers the embedded DNS forwards to (default: the host's).
+    #[arg(long)]
+    dns: Vec<std::net::IpAddr>,
+    /// Program NAT and published ports in nftables.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    iptables: bool,
+}
+
+/// One entry of `default-address-pools` in daemon.json.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct AddressPool {
+    base: String,
+    size: u8,
 }
 
 /// The subset of daemon.json berth reads (Docker's names).
@@ -80,6 +105,77 @@ struct DaemonJson {
     #[serde(default)]
     log_opts: std::collections::BTreeMap<String, String>,
     log_level: Option<String>,
+    bridge: Option<String>,
+    bip: Option<String>,
+    #[serde(default)]
+    default_address_pools: Vec<AddressPool>,
+    mtu: Option<u32>,
+    #[serde(default)]
+    dns: Vec<std::net::IpAddr>,
+    iptables: Option<bool>,
+}
+
+/// `--bridge`, `--bip`, `--default-address-pool`, `--mtu`, `--dns`, `--iptables` over
+/// daemon.json's keys of the same names.
+fn net_config(args: &Args, dj: &DaemonJson) -> Result<berth_engine::config::NetConfig> {
+    let mut net = berth_engine::config::NetConfig::default();
+    if let Some(b) = args.bridge.clone().or(dj.bridge.clone()) {
+        if b.is_empty() || b.len() > 15 {
+            bail!("invalid --bridge {b:?}: an interface name of 1 to 15 characters");
+        }
+        net.bridge = b;
+    }
+    if let Some(bip) = args.bip.as_ref().or(dj.bip.as_ref()) {
+        net.bip = Some(bip.parse().with_context(|| {
+            format!("invalid --bip {bip:?}: want an address/prefix such as 172.30.0.1/16")
+        })?);
+    }
+    let mut pools: Vec<AddressPool> = Vec::new();
+    for p in &args.default_address_pools {
+        let mut base = None;
+        let mut size = None;
+        for kv in p.split(',') {
+            match kv.split_once('=') {
+                Some(("base", v)) => base = Some(v.to_string()),
+                Some(("size", v)) => size = v.parse().ok(),
+                _ => bail!("invalid --default-address-pool {p:?}: want base=CIDR,size=N"),
+            }
+        }
+        match (base, size) {
+            (Some(base), Some(size)) => pools.push(AddressPool { base, size }),
+            _ => bail!("invalid --default-address-pool {p:?}: want base=CIDR,size=N"),
+        }
+    }
+    if pools.is_empty() {
+        pools = dj.default_address_pools.clone();
+    }
+    for p in pools {
+        let base: ipnet::Ipv4Net = p
+            .base
+            .parse()
+            .with_context(|| format!("invalid address pool base {:?}", p.base))?;
+        if p.size < base.prefix_len() || p.size > 30 {
+            bail!(
+                "invalid address pool {}: size {} must be between the base's prefix and 30",
+                p.base,
+                p.size
+            );
+        }
+        net.address_pools.push((base, p.size));
+    }
+    net.mtu = args.mtu.or(dj.mtu);
+    net.dns = if args.dns.is_empty() {
+        dj.dns.clone()
+    } else {
+        args.dns.clone()
+    };
+    let explicit_iptables = std::env::args().any(|a| a.starts_with("--iptables"));
+    net.firewall = if explicit_iptables {
+        args.iptables
+    } else {
+        dj.iptables.unwrap_or(true)
+    };
+    Ok(net)
 }
 
 fn load_daemon_json(path: &Path, explicit: bool) -> Result<DaemonJson> {
@@ -168,6 +264,7 @@ async fn main() -> Result<()> {
             .parse()
             .with_context(|| format!("invalid log-opts max-file {n:?}"))?;
     }
+    config.net = net_config(&args, &dj)?;
     let _ = (&args.log_level, &dj.log_level);
     for bin in [&config.shim_path, &config.runtime_path] {
         if !bin.exists() {
@@ -246,8 +343,10 @@ async fn main() -> Result<()> {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    // Containers keep running under their shims (live restore on the next start); with
+    // none running, berth's bridges and nftables table go too.
+    engine.shutdown_network().await;
     engine.flush();
-    // Containers keep running under their shims (live restore on the next start).
     for s in &sockets {
         let _ = std::fs::remove_file(s);
     }

@@ -9,7 +9,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use crate::body::Body;
 use crate::error::{ApiError, ApiResult};
 use crate::request::{error_response, parse_query, Req};
-use crate::routes::{containers, exec, extras, images, system, volumes};
+use crate::routes::{containers, exec, extras, images, networks, system, volumes};
 use crate::server::ServerState;
 use crate::version::split_prefix;
 
@@ -95,6 +95,26 @@ async fn dispatch(state: &Arc<ServerState>, req: Req) -> ApiResult<Response<Body
                 ("json", &Method::GET) => exec::inspect(s, req, &id).await,
                 _ => Err(not_found()),
             }
+        }
+
+        (["networks"], &Method::GET) => networks::list(s, req).await,
+        (["networks", "create"], &Method::POST) => networks::create(s, req).await,
+        (["networks", "prune"], &Method::POST) => networks::prune(s, req).await,
+        (["networks", id], &Method::GET) => {
+            let id = id.to_string();
+            networks::inspect(s, req, &id).await
+        }
+        (["networks", id], &Method::DELETE) => {
+            let id = id.to_string();
+            networks::remove(s, req, &id).await
+        }
+        (["networks", id, "connect"], &Method::POST) => {
+            let id = id.to_string();
+            networks::connect(s, req, &id).await
+        }
+        (["networks", id, "disconnect"], &Method::POST) => {
+            let id = id.to_string();
+            networks::disconnect(s, req, &id).await
         }
 
         (["volumes"], &Method::GET) => volumes::list(s, req).await,

@@ -23,6 +23,52 @@ pub struct EngineConfig {
     pub log_max_size: u64,
     /// See `log_max_size`.
     pub log_max_file: u32,
+    /// Bridge networking.
+    pub net: NetConfig,
+}
+
+/// Daemon-wide network settings (`--bridge`, `--bip`, `--default-address-pools`, …).
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Interface of the default `bridge` network (`--bridge`, default `berth0`).
+    pub bridge: String,
+    /// Gateway address and prefix of the default bridge (`--bip`); picked from the
+    /// default pools when unset.
+    pub bip: Option<ipnet::Ipv4Net>,
+    /// Pools for networks created without `--subnet`: (base, prefix length of each).
+    /// Empty means Docker's defaults.
+    pub address_pools: Vec<(ipnet::Ipv4Net, u8)>,
+    /// MTU of container interfaces (`--mtu`); the host's default route's when unset.
+    pub mtu: Option<u32>,
+    /// Upstream resolvers for the embedded DNS (`--dns`); the host's when empty.
+    pub dns: Vec<std::net::IpAddr>,
+    /// Program NAT and published ports in nftables (`--iptables=false` turns it off).
+    pub firewall: bool,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            bridge: "berth0".into(),
+            bip: None,
+            address_pools: Vec::new(),
+            mtu: None,
+            dns: Vec::new(),
+            firewall: true,
+        }
+    }
+}
+
+impl NetConfig {
+    /// berth's nftables table: `berth` for the default bridge name, `berth-<bridge>`
+    /// otherwise, so daemons with different bridges never touch each other's rules.
+    pub fn nft_table(&self) -> String {
+        if self.bridge == "berth0" {
+            "berth".into()
+        } else {
+            format!("berth-{}", self.bridge)
+        }
+    }
 }
 
 impl EngineConfig {
@@ -50,6 +96,7 @@ impl EngineConfig {
             insecure_registries: Vec::new(),
             log_max_size: 0,
             log_max_file: 1,
+            net: NetConfig::default(),
         }
     }
 

@@ -29,6 +29,10 @@ pub struct Engine {
     pub started: Instant,
     /// A stable daemon id (`/info` `ID`).
     pub daemon_id: String,
+    /// Networks: the predefined three, then user networks in creation order.
+    pub(crate) networks: RwLock<Vec<Arc<crate::network::Network>>>,
+    /// berth's nftables table (None with `--iptables=false`).
+    pub(crate) firewall: Option<berth_network::nft::Firewall>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -63,6 +67,7 @@ impl Engine {
                 id
             }
         };
+        let (firewall, table) = (config.net.firewall, config.net.nft_table());
         let engine = Arc::new(Engine {
             config,
             store,
@@ -73,8 +78,13 @@ impl Engine {
             execs: Mutex::new(HashMap::new()),
             started: Instant::now(),
             daemon_id,
+            networks: RwLock::new(Vec::new()),
+            firewall: firewall.then(|| berth_network::nft::Firewall::new(&table)),
         });
+        engine.open_networks()?;
         engine.restore().await?;
+        engine.sync_firewall()?;
+        engine.start_dns_servers().await;
         Ok(engine)
     }
 

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod images;
 /// json-file log reading: rotation, tail, since/until, follow.
 pub mod logs;
+pub mod network;
 pub mod shim;
 pub mod spec;
 /// `docker stats`: cgroup samples as Docker's stats JSON.

@@ -1,4 +1,4 @@
-//! Metadata store: container records in redb (one table, id → JSON).
+//! Metadata store: container and network records in redb (one table each, id → JSON).
 //!
 //! Writes go through one writer thread, in order, and are batched: every change queued
 //! while a commit runs goes into the next transaction. Callers never wait for the disk,
@@ -15,11 +15,29 @@ use redb::{Database, Durability, ReadableTable, TableDefinition};
 
 use crate::error::{EngineError, Result};
 
-const CONTAINERS: TableDefinition<&str, &[u8]> = TableDefinition::new("containers");
+/// The tables of `state.db`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Container records.
+    Containers,
+    /// User-defined network records.
+    Networks,
+}
+
+impl Table {
+    const ALL: [Table; 2] = [Table::Containers, Table::Networks];
+
+    fn def(self) -> TableDefinition<'static, &'static str, &'static [u8]> {
+        TableDefinition::new(match self {
+            Table::Containers => "containers",
+            Table::Networks => "networks",
+        })
+    }
+}
 
 enum Op {
-    Put(String, Vec<u8>),
-    Delete(String),
+    Put(Table, String, Vec<u8>),
+    Delete(Table, String),
     Flush(mpsc::SyncSender<()>),
 }
 
@@ -56,21 +74,22 @@ fn db_err(what: &str, e: impl std::fmt::Display) -> EngineError {
 fn commit(db: &Database, ops: &[Op]) -> Result<()> {
     let mut tx = db.begin_write().map_err(|e| db_err("begin", e))?;
     tx.set_durability(Durability::Eventual);
-    {
-        let mut t = tx
-            .open_table(CONTAINERS)
-            .map_err(|e| db_err("open table", e))?;
-        for op in ops {
-            match op {
-                Op::Put(id, v) => {
-                    t.insert(id.as_str(), v.as_slice())
-                        .map_err(|e| db_err("insert", e))?;
-                }
-                Op::Delete(id) => {
-                    t.remove(id.as_str()).map_err(|e| db_err("remove", e))?;
-                }
-                Op::Flush(_) => {}
+    for op in ops {
+        match op {
+            Op::Put(table, id, v) => {
+                let mut t = tx
+                    .open_table(table.def())
+                    .map_err(|e| db_err("open table", e))?;
+                t.insert(id.as_str(), v.as_slice())
+                    .map_err(|e| db_err("insert", e))?;
             }
+            Op::Delete(table, id) => {
+                let mut t = tx
+                    .open_table(table.def())
+                    .map_err(|e| db_err("open table", e))?;
+                t.remove(id.as_str()).map_err(|e| db_err("remove", e))?;
+            }
+            Op::Flush(_) => {}
         }
     }
     tx.commit().map_err(|e| db_err("commit", e))
@@ -100,8 +119,10 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::create(path).map_err(|e| db_err("open", e))?;
         let tx = db.begin_write().map_err(|e| db_err("begin", e))?;
-        tx.open_table(CONTAINERS)
-            .map_err(|e| db_err("open table", e))?;
+        for table in Table::ALL {
+            tx.open_table(table.def())
+                .map_err(|e| db_err("open table", e))?;
+        }
         tx.commit().map_err(|e| db_err("commit", e))?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel();
@@ -124,14 +145,24 @@ impl Store {
             .ok_or_else(|| EngineError::internal("state store writer stopped"))
     }
 
-    /// Queues an insert or replace.
+    /// Queues an insert or replace of a container record.
     pub fn put(&self, id: &str, value: &[u8]) -> Result<()> {
-        self.send(Op::Put(id.to_string(), value.to_vec()))
+        self.put_in(Table::Containers, id, value)
     }
 
-    /// Queues a removal (no error if absent).
+    /// Queues the removal of a container record (no error if absent).
     pub fn delete(&self, id: &str) -> Result<()> {
-        self.send(Op::Delete(id.to_string()))
+        self.delete_in(Table::Containers, id)
+    }
+
+    /// Queues an insert or replace in `table`.
+    pub fn put_in(&self, table: Table, id: &str, value: &[u8]) -> Result<()> {
+        self.send(Op::Put(table, id.to_string(), value.to_vec()))
+    }
+
+    /// Queues a removal from `table` (no error if absent).
+    pub fn delete_in(&self, table: Table, id: &str) -> Result<()> {
+        self.send(Op::Delete(table, id.to_string()))
     }
 
     /// Waits until everything queued so far is committed.
@@ -142,11 +173,16 @@ impl Store {
         }
     }
 
-    /// Every committed record.
+    /// Every committed container record.
     pub fn all(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.all_in(Table::Containers)
+    }
+
+    /// Every committed record of `table`.
+    pub fn all_in(&self, table: Table) -> Result<Vec<(String, Vec<u8>)>> {
         let tx = self.db.begin_read().map_err(|e| db_err("begin", e))?;
         let t = tx
-            .open_table(CONTAINERS)
+            .open_table(table.def())
             .map_err(|e| db_err("open table", e))?;
         let mut out = Vec::new();
         for item in t.iter().map_err(|e| db_err("iterate", e))? {
@@ -171,11 +207,16 @@ mod tests {
             s.put("b", b"2").unwrap();
             s.put("a", b"3").unwrap();
             s.delete("b").unwrap();
+            s.put_in(Table::Networks, "n", b"net").unwrap();
             s.flush();
             assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
         }
         // Dropping the store joined its writer, so the file is unlocked now.
         let s = Store::open(&path).unwrap();
         assert_eq!(s.all().unwrap(), vec![("a".to_string(), b"3".to_vec())]);
+        assert_eq!(
+            s.all_in(Table::Networks).unwrap(),
+            vec![("n".to_string(), b"net".to_vec())]
+        );
     }
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::{enc, query, Client};
-use crate::error::{exit_code, is_not_found};
+use crate::error::{exit_code, exit_with, is_not_found};
+use crate::format::natsort::natural_cmp;
+use crate::format::ports::join_host_port;
 use crate::format::{render_one, table};
 
 /// `inspect` flags.
@@ -163,46 +165,115 @@ pub fn diff(c: &Client, a: OneArg) -> Result<()> {
     Ok(())
 }
 
-/// `berth port`.
+/// `berth port`: `80/tcp -> 0.0.0.0:8080` lines in natural order, or the host addresses
+/// of one port (docker/cli `cli/command/container/port.go`).
 pub fn port(c: &Client, a: PortArgs) -> Result<()> {
     let v: Value = c.get_json(&format!("/containers/{}/json", enc(&a.container)))?;
-    let ports = v["NetworkSettings"]["Ports"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let fmt_binding = |b: &Value| {
-        let ip = b["HostIp"].as_str().unwrap_or("");
-        let ip = if ip.contains(':') {
-            format!("[{ip}]")
-        } else {
-            ip.to_string()
-        };
-        format!("{ip}:{}", b["HostPort"].as_str().unwrap_or(""))
-    };
-    if let Some(p) = &a.port {
-        let key = if p.contains('/') {
-            p.clone()
-        } else {
-            format!("{p}/tcp")
-        };
-        let bindings = ports
-            .get(&key)
-            .and_then(Value::as_array)
-            .filter(|b| !b.is_empty());
-        let Some(bindings) = bindings else {
-            anyhow::bail!("No public port '{key}' published for {}", a.container);
-        };
-        for b in bindings {
-            println!("{}", fmt_binding(b));
-        }
-        return Ok(());
-    }
-    let mut keys: Vec<&String> = ports.keys().collect();
-    keys.sort();
-    for k in keys {
-        for b in ports[k].as_array().into_iter().flatten() {
-            println!("{k} -> {}", fmt_binding(b));
-        }
+    let out = port_lines(&v["NetworkSettings"]["Ports"], &a)?;
+    if !out.is_empty() {
+        println!("{}", out.join("\n"));
     }
     Ok(())
+}
+
+/// The lines `port` prints for a container's `NetworkSettings.Ports`.
+fn port_lines(ports: &Value, a: &PortArgs) -> Result<Vec<String>> {
+    let binding = |b: &Value| {
+        join_host_port(
+            b["HostIp"].as_str().unwrap_or_default(),
+            b["HostPort"].as_str().unwrap_or_default(),
+        )
+    };
+    let mut out = Vec::new();
+    if let Some(p) = &a.port {
+        let (num, proto) = p.split_once('/').unwrap_or((p, ""));
+        let proto = if proto.is_empty() { "tcp" } else { proto };
+        // Go's ParseUint: digits only (no sign), at most 65535.
+        let parsed = num.parse::<u16>().map_err(|e| *e.kind());
+        if parsed.is_err() || num.starts_with('+') {
+            let why = if parsed == Err(std::num::IntErrorKind::PosOverflow) {
+                "value out of range"
+            } else {
+                "invalid syntax"
+            };
+            return Err(exit_with(
+                1,
+                format!("Error: invalid port ({num}): strconv.ParseUint: parsing {num:?}: {why}"),
+            ));
+        }
+        let bindings = ports[format!("{num}/{proto}")]
+            .as_array()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| {
+                exit_with(
+                    1,
+                    format!("Error: No public port '{p}' published for {}", a.container),
+                )
+            })?;
+        out.extend(bindings.iter().map(binding));
+    } else if let Some(m) = ports.as_object() {
+        for (k, list) in m {
+            for b in list.as_array().into_iter().flatten() {
+                out.push(format!("{k} -> {}", binding(b)));
+            }
+        }
+    }
+    out.sort_by(|x, y| natural_cmp(x, y));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(port: Option<&str>) -> PortArgs {
+        PortArgs {
+            container: "web".into(),
+            port: port.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn port_output_like_docker() {
+        // The same answer docker 28.2.2 `port` rendered against a canned daemon.
+        let ports = json!({"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"},
+                                      {"HostIp": "::", "HostPort": "8080"}],
+                           "9/tcp": [{"HostIp": "0.0.0.0", "HostPort": "9"}], "443/tcp": null,
+                           "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "53"}],
+                           "100/tcp": [{"HostIp": "", "HostPort": "100"}]});
+        assert_eq!(
+            port_lines(&ports, &args(None)).unwrap(),
+            [
+                "9/tcp -> 0.0.0.0:9",
+                "53/udp -> 127.0.0.1:53",
+                "80/tcp -> 0.0.0.0:8080",
+                "80/tcp -> [::]:8080",
+                "100/tcp -> :100"
+            ]
+        );
+        assert_eq!(
+            port_lines(&ports, &args(Some("80"))).unwrap(),
+            ["0.0.0.0:8080", "[::]:8080"]
+        );
+        assert_eq!(
+            port_lines(&ports, &args(Some("53/udp"))).unwrap(),
+            ["127.0.0.1:53"]
+        );
+        let err = |p: &str| port_lines(&ports, &args(Some(p))).unwrap_err().to_string();
+        assert_eq!(err("443"), "Error: No public port '443' published for web");
+        assert_eq!(
+            err("81/tcp"),
+            "Error: No public port '81/tcp' published for web"
+        );
+        assert_eq!(
+            err("x"),
+            "Error: invalid port (x): strconv.ParseUint: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            err("70000"),
+            "Error: invalid port (70000): strconv.ParseUint: parsing \"70000\": value out of range"
+        );
+        assert!(port_lines(&Value::Null, &args(None)).unwrap().is_empty());
+    }
 }

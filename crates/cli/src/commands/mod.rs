@@ -14,6 +14,7 @@ pub mod images;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
+pub mod network;
 pub mod progress;
 pub mod ps;
 pub mod run;
@@ -138,6 +139,9 @@ enum Cmd {
     /// Manage images
     #[command(name = "image", subcommand)]
     ImageGroup(ImageGroup),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCmd),
     /// Manage berth
     #[command(subcommand)]
     System(SystemGroup),
@@ -238,6 +242,7 @@ fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Info(a) => system::info(c, a),
         Cmd::Version(a) => system::version(c, a),
         Cmd::Events(a) => system::events(c, a),
+        Cmd::Network(n) => network::network(c, n),
         Cmd::ContainerGroup(g) => match g {
             ContainerGroup::Verb(v) => container_verb(c, v),
             ContainerGroup::Ls(a) => ps::ps(c, a),

@@ -10,6 +10,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::client::{query, Client};
+use crate::format::ports::displayable_ports;
 use crate::format::units::{ago, go_time_string, human_size_prec};
 use crate::format::{ellipsis, render_list, short_id};
 use crate::opts::values::filters_json;
@@ -59,32 +60,6 @@ const HEADERS: [(&str, &str); 14] = [
     ("Networks", "NETWORKS"),
     ("LocalVolumes", "LOCAL VOLUMES"),
 ];
-
-/// Docker's `DisplayablePorts` without range grouping.
-pub fn display_ports(ports: &[Value]) -> String {
-    let mut out: Vec<String> = ports
-        .iter()
-        .map(|p| {
-            let private = p["PrivatePort"].as_u64().unwrap_or(0);
-            let proto = p["Type"].as_str().unwrap_or("tcp");
-            match p["PublicPort"].as_u64().filter(|n| *n > 0) {
-                Some(public) => {
-                    let ip = p["IP"].as_str().unwrap_or("");
-                    let ip = if ip.contains(':') {
-                        format!("[{ip}]")
-                    } else {
-                        ip.to_string()
-                    };
-                    format!("{ip}:{public}->{private}/{proto}")
-                }
-                None => format!("{private}/{proto}"),
-            }
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out.join(", ")
-}
 
 /// One `GET /containers/json` entry as a Docker formatter row.
 pub fn row(c: &Value, trunc: bool) -> Value {
@@ -169,7 +144,7 @@ pub fn row(c: &Value, trunc: bool) -> Value {
         "Command": serde_json::to_string(&command).unwrap_or_default(),
         "CreatedAt": go_time_string(created),
         "RunningFor": ago(created),
-        "Ports": display_ports(c["Ports"].as_array().map_or(&[][..], Vec::as_slice)),
+        "Ports": displayable_ports(c["Ports"].as_array().map_or(&[][..], Vec::as_slice)),
         "State": c["State"].as_str().unwrap_or_default(),
         "Status": c["Status"].as_str().unwrap_or_default(),
         "Size": size,
@@ -271,7 +246,8 @@ mod tests {
             "Ports": [{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
                       {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
                       {"PrivatePort": 443, "Type": "tcp"}],
-            "Labels": {"b": "2", "a": "1"}
+            "Labels": {"b": "2", "a": "1"},
+            "NetworkSettings": {"Networks": {"zeta": {}, "alpha": {}}}
         });
         let r = row(&c, true);
         assert_eq!(r["ID"], "0123456789ab");
@@ -279,9 +255,10 @@ mod tests {
         assert_eq!(r["Command"], "\"sh -c 'sleep 1000; …\"");
         assert_eq!(
             r["Ports"],
-            "0.0.0.0:8080->80/tcp, 443/tcp, [::]:8080->80/tcp"
+            "443/tcp, 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
         );
         assert_eq!(r["Labels"], "a=1,b=2");
+        assert_eq!(r["Networks"], "alpha,zeta");
         assert_eq!(r["Size"], "");
         let r = row(&c, false);
         assert_eq!(r["Names"], "web,other/link");

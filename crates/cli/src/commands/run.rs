@@ -16,6 +16,7 @@ use super::transfer;
 use crate::client::{enc, Client};
 use crate::error::{exit_code, exit_with, is_not_found, DaemonError, StatusError};
 use crate::opts::container::ContainerOpts;
+use crate::opts::network;
 use crate::opts::reference::Reference;
 use crate::term;
 
@@ -91,7 +92,8 @@ pub fn create_container(
     } else {
         None
     };
-    let body = opts.create_body(image, &args[1..], detached, console)?;
+    let mut body = opts.create_body(image, &args[1..], detached, console)?;
+    network::place_mac_address(&mut body, c.version_at_least("1.44")?);
     let mut path = String::from("/containers/create");
     let mut sep = '?';
     if let Some(n) = &opts.name {

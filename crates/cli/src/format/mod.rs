@@ -6,6 +6,9 @@
 //! and aligns, anything else is a per-row template without alignment.
 
 pub mod funcs;
+pub mod natsort;
+pub mod ports;
+pub mod rawjson;
 pub mod table;
 pub mod template;
 pub mod units;

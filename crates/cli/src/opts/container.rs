@@ -8,6 +8,7 @@
 use clap::{ArgAction, Args};
 use serde_json::{json, Map, Value};
 
+use super::network::{self, flag_error, Attachment};
 use super::{mounts, ports, values};
 use crate::format::units::ram_in_bytes;
 use anyhow::{bail, Result};
@@ -55,8 +56,26 @@ pub struct ContainerOpts {
     #[arg(long)]
     pub mount: Vec<String>,
     /// Connect a container to a network
-    #[arg(long, alias = "net")]
-    pub network: Option<String>,
+    #[arg(long, alias = "net", value_name = "network")]
+    pub network: Vec<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long, alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long)]
+    pub ip6: Option<String>,
+    /// Add link to another container
+    #[arg(long)]
+    pub link: Vec<String>,
+    /// Container IPv4/IPv6 link-local addresses
+    #[arg(long)]
+    pub link_local_ip: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long)]
+    pub mac_address: Option<String>,
     /// Restart policy to apply when a container exits
     #[arg(long)]
     pub restart: Option<String>,
@@ -120,6 +139,12 @@ pub struct ContainerOpts {
     /// Set custom DNS servers
     #[arg(long)]
     pub dns: Vec<String>,
+    /// Set DNS options
+    #[arg(long, alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long)]
+    pub dns_search: Vec<String>,
     /// Security Options
     #[arg(long)]
     pub security_opt: Vec<String>,
@@ -183,7 +208,7 @@ impl ContainerOpts {
         let mut exposed = Map::new();
         let mut bindings = Map::new();
         for spec in &self.publish {
-            for m in ports::parse_port_spec(spec)? {
+            for m in ports::parse_port_spec(&ports::standard_notation(spec)?)? {
                 exposed.insert(m.port.clone(), json!({}));
                 let list = bindings.entry(m.port).or_insert_with(|| json!([]));
                 if let Value::Array(a) = list {
@@ -250,6 +275,8 @@ impl ContainerOpts {
             );
         }
 
+        let net = self.networking()?;
+
         let attach = !detached;
         let mut config = json!({
             "Hostname": self.hostname.clone().unwrap_or_default(),
@@ -283,7 +310,7 @@ impl ContainerOpts {
             "Mounts": mounts_list,
             "PortBindings": bindings,
             "PublishAllPorts": self.publish_all,
-            "NetworkMode": self.network.clone().unwrap_or_else(|| "default".into()),
+            "NetworkMode": net.mode,
             "RestartPolicy": restart,
             "AutoRemove": self.rm,
             "CapAdd": self.cap_add,
@@ -294,7 +321,10 @@ impl ContainerOpts {
             "Ulimits": ulimits,
             "Tmpfs": tmpfs,
             "ExtraHosts": extra_hosts,
-            "Dns": self.dns,
+            "Dns": net.dns,
+            "DnsOptions": self.dns_option,
+            "DnsSearch": net.dns_search,
+            "Links": if self.link.is_empty() { Value::Null } else { json!(self.link) },
             "SecurityOpt": self.security_opt,
             "GroupAdd": self.group_add,
             "Sysctls": values::kv_map(&self.sysctl),
@@ -325,17 +355,73 @@ impl ContainerOpts {
             host["ConsoleSize"] = json!([h, w]);
         }
         config["HostConfig"] = host;
-        let mut endpoints = Map::new();
-        if let Some(n) = &self.network {
-            if !matches!(n.as_str(), "host" | "none" | "default" | "bridge")
-                && !n.starts_with("container:")
-            {
-                endpoints.insert(n.clone(), json!({}));
+        // The main endpoint's MAC also goes to Config.MacAddress for daemons older than
+        // API 1.44 (docker/cli does the same; `run` drops whichever the daemon won't want).
+        if let Some(mac) = net.endpoints.get(&net.mode).map(|e| &e["MacAddress"]) {
+            if mac.as_str().is_some_and(|m| !m.is_empty()) {
+                config["MacAddress"] = mac.clone();
             }
         }
-        config["NetworkingConfig"] = json!({"EndpointsConfig": endpoints});
+        config["NetworkingConfig"] = json!({"EndpointsConfig": net.endpoints});
         Ok(config)
     }
+
+    /// Checks the networking flags and builds their part of the request.
+    fn networking(&self) -> Result<Networking> {
+        for l in &self.link {
+            network::validate_link(l).map_err(|e| flag_error("--link", l, e))?;
+        }
+        let dns = self
+            .dns
+            .iter()
+            .map(|d| match d.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => Ok(ip.to_string()),
+                Err(_) => Err(flag_error(
+                    "--dns",
+                    d,
+                    format!("IP address is not correctly formatted: {d}"),
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let dns_search = self
+            .dns_search
+            .iter()
+            .map(|d| network::dns_search_domain(d).map_err(|e| flag_error("--dns-search", d, e)))
+            .collect::<Result<Vec<_>>>()?;
+        let nets = self
+            .network
+            .iter()
+            .map(|n| network::parse_network_flag(n))
+            .collect::<Result<Vec<_>>>()?;
+        let flags = Attachment {
+            aliases: self.network_alias.clone(),
+            links: self.link.clone(),
+            ipv4: self.ip.clone().unwrap_or_default(),
+            ipv6: self.ip6.clone().unwrap_or_default(),
+            link_local_ips: self.link_local_ip.clone(),
+            mac: self.mac_address.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        Ok(Networking {
+            mode: nets.first().map_or("default", |n| &n.target).to_string(),
+            endpoints: network::endpoints_config(&nets, &flags)?,
+            dns,
+            dns_search,
+        })
+    }
+}
+
+/// The networking part of a create request, checked.
+#[derive(Debug)]
+struct Networking {
+    /// `HostConfig.NetworkMode`: the first `--network`, else `default`.
+    mode: String,
+    /// `NetworkingConfig.EndpointsConfig`.
+    endpoints: Map<String, Value>,
+    /// `HostConfig.Dns`.
+    dns: Vec<String>,
+    /// `HostConfig.DnsSearch`.
+    dns_search: Vec<String>,
 }
 
 #[cfg(test)]
@@ -416,5 +502,95 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.create_body("b", &[], false, None).is_err());
+    }
+
+    #[test]
+    fn network_flags() {
+        let o = ContainerOpts {
+            network: vec!["n1".into()],
+            ip: Some("10.1.0.9".into()),
+            network_alias: vec!["web".into()],
+            mac_address: Some("02:42:ac:11:00:02".into()),
+            link: vec!["db:database".into()],
+            dns: vec!["1.1.1.1".into()],
+            dns_search: vec!["example.org.".into()],
+            dns_option: vec!["ndots:2".into()],
+            publish: vec!["published=8080,target=80".into()],
+            expose: vec!["90-91/udp".into()],
+            publish_all: true,
+            pull: "missing".into(),
+            ..Default::default()
+        };
+        let b = o.create_body("busybox", &[], true, None).unwrap();
+        let h = &b["HostConfig"];
+        assert_eq!(h["NetworkMode"], "n1");
+        assert_eq!(h["Dns"], json!(["1.1.1.1"]));
+        assert_eq!(h["DnsSearch"], json!(["example.org"]));
+        assert_eq!(h["DnsOptions"], json!(["ndots:2"]));
+        assert_eq!(h["Links"], json!(["db:database"]));
+        assert_eq!(h["PublishAllPorts"], true);
+        assert_eq!(
+            h["PortBindings"],
+            json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]})
+        );
+        assert_eq!(
+            b["ExposedPorts"],
+            json!({"80/tcp": {}, "90/udp": {}, "91/udp": {}})
+        );
+        assert_eq!(b["MacAddress"], "02:42:ac:11:00:02");
+        let ep = &b["NetworkingConfig"]["EndpointsConfig"]["n1"];
+        assert_eq!(ep["IPAMConfig"], json!({"IPv4Address": "10.1.0.9"}));
+        assert_eq!(ep["Aliases"], json!(["web"]));
+        assert_eq!(ep["Links"], json!(["db:database"]));
+        assert_eq!(ep["MacAddress"], "02:42:ac:11:00:02");
+
+        let plain = ContainerOpts {
+            pull: "missing".into(),
+            ..Default::default()
+        };
+        let b = plain.create_body("busybox", &[], true, None).unwrap();
+        assert_eq!(b["HostConfig"]["NetworkMode"], "default");
+        assert!(b["HostConfig"]["Links"].is_null());
+        assert_eq!(b["NetworkingConfig"], json!({"EndpointsConfig": {}}));
+        assert!(b.get("MacAddress").is_none());
+
+        let bad = |o: ContainerOpts| {
+            ContainerOpts {
+                pull: "missing".into(),
+                ..o
+            }
+            .create_body("b", &[], true, None)
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            bad(ContainerOpts {
+                link: vec!["a:b:c".into()],
+                ..Default::default()
+            }),
+            "invalid argument \"a:b:c\" for \"--link\" flag: bad format for links: a:b:c"
+        );
+        assert_eq!(
+            bad(ContainerOpts {
+                dns: vec!["1.2.3".into()],
+                ..Default::default()
+            }),
+            "invalid argument \"1.2.3\" for \"--dns\" flag: IP address is not correctly formatted: 1.2.3"
+        );
+        assert_eq!(
+            bad(ContainerOpts {
+                dns_search: vec!["-bad".into()],
+                ..Default::default()
+            }),
+            "invalid argument \"-bad\" for \"--dns-search\" flag: -bad is not a valid domain"
+        );
+        assert_eq!(
+            bad(ContainerOpts {
+                network: vec!["host".into()],
+                network_alias: vec!["x".into()],
+                ..Default::default()
+            }),
+            "network-scoped aliases are only supported for user-defined networks"
+        );
     }
 }

@@ -106,8 +106,30 @@ pub fn parse_port_spec(raw: &str) -> Result<Vec<PortMapping>> {
     Ok(out)
 }
 
+/// `published=8080,target=80[,protocol=udp]` in the `8080:80/udp` notation (docker/cli
+/// `convertToStandardNotation`); a spec without `=` passes through.
+pub fn standard_notation(spec: &str) -> Result<String> {
+    if !spec.contains('=') {
+        return Ok(spec.to_string());
+    }
+    let (mut published, mut target, mut protocol) = ("", "", "tcp");
+    for param in spec.split(',') {
+        match param.split_once('=') {
+            Some(("published", v)) => published = v,
+            Some(("target", v)) => target = v,
+            Some(("protocol", v)) => protocol = v,
+            Some((k, _)) if !k.is_empty() => {}
+            _ => bail!("invalid publish opts format (should be name=value but got '{param}')"),
+        }
+    }
+    Ok(format!("{published}:{target}/{protocol}"))
+}
+
 /// Parses `--expose 80[-81][/proto]` into `80/tcp` keys.
 pub fn parse_expose(raw: &str) -> Result<Vec<String>> {
+    if raw.contains(':') {
+        bail!("invalid port format for --expose: {raw}");
+    }
     let (proto, port) = split_proto(raw);
     let Some((start, end)) = parse_port_range(&port) else {
         bail!("invalid range format for --expose: {raw}");
@@ -168,5 +190,26 @@ mod tests {
     fn expose() {
         assert_eq!(parse_expose("80-81/udp").unwrap(), vec!["80/udp", "81/udp"]);
         assert!(parse_expose("x").is_err());
+        assert_eq!(
+            parse_expose("80:80").unwrap_err().to_string(),
+            "invalid port format for --expose: 80:80"
+        );
+    }
+
+    #[test]
+    fn long_publish_syntax() {
+        assert_eq!(
+            standard_notation("published=8080,target=80").unwrap(),
+            "8080:80/tcp"
+        );
+        assert_eq!(
+            standard_notation("target=53,published=5353,protocol=udp").unwrap(),
+            "5353:53/udp"
+        );
+        assert_eq!(standard_notation("8080:80").unwrap(), "8080:80");
+        assert_eq!(
+            standard_notation("target=80,x").unwrap_err().to_string(),
+            "invalid publish opts format (should be name=value but got 'x')"
+        );
     }
 }

@@ -100,6 +100,7 @@ impl Engine {
         }
 
         fill_host_defaults(&mut host_config);
+        let network = self.plan_endpoints(&host_config, networking.as_ref())?;
         let rec = ContainerRecord {
             id: id.clone(),
             name,
@@ -114,6 +115,7 @@ impl Engine {
             mounts,
             has_been_started: false,
             manually_stopped: false,
+            network,
         };
         write_etc_files(&dir, &rec)?;
         self.persist(&rec)?;
@@ -201,7 +203,7 @@ fn write_etc_files(dir: &Path, rec: &ContainerRecord) -> Result<()> {
 
 /// The host's resolv.conf without loopback nameservers (unreachable from a container's
 /// own network namespace), Google's servers if none is left, `--dns*` overrides.
-fn resolv_conf(h: &HostConfig) -> String {
+pub(crate) fn resolv_conf(h: &HostConfig) -> String {
     let host = std::fs::read_to_string("/run/systemd/resolve/resolv.conf")
         .or_else(|_| std::fs::read_to_string("/etc/resolv.conf"))
         .unwrap_or_default();
@@ -260,9 +262,33 @@ fn check_host_config(engine: &Engine, h: &HostConfig) -> Result<()> {
     }
     crate::spec::parse_security_opts(h.security_opt.as_deref().unwrap_or_default())
         .map_err(|e| EngineError::invalid(e.to_string()))?;
-    match h.network_mode.as_deref().unwrap_or("") {
-        "" | "default" | "bridge" | "host" | "none" => Ok(()),
-        m if m.starts_with("container:") => engine.container(&m["container:".len()..]).map(|_| ()),
-        other => Err(EngineError::not_found(format!("network {other} not found"))),
+    let mode = h.network_mode.as_deref().unwrap_or("");
+    if let Some(other) = mode.strip_prefix("container:") {
+        let publishes = h.port_bindings.as_ref().is_some_and(|p| !p.is_empty())
+            || h.publish_all_ports.unwrap_or(false);
+        if publishes {
+            return Err(EngineError::invalid(
+                "conflicting options: port publishing and the container type network mode",
+            ));
+        }
+        if h.dns.as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(EngineError::invalid(
+                "conflicting options: dns and the network mode",
+            ));
+        }
+        if h.extra_hosts.as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(EngineError::invalid(
+                "conflicting options: custom host-to-IP mapping and the network mode",
+            ));
+        }
+        return engine.container(other).map(|_| ());
+    }
+    match mode {
+        "" | "default" => Ok(()),
+        // 400, not 404: the docker CLI answers a 404 from create by pulling the image.
+        m => engine
+            .network(m)
+            .map(|_| ())
+            .map_err(|e| EngineError::invalid(e.message)),
     }
 }

@@ -40,6 +40,8 @@ pub struct Container {
     pub(crate) pending_attach: Mutex<Vec<PendingAttach>>,
     /// A shim serves attach requests (set under `pending_attach`'s lock).
     pub(crate) shim_live: std::sync::atomic::AtomicBool,
+    /// Host ports held (bound, not listening) while the container publishes them.
+    pub(crate) port_holds: Mutex<Vec<berth_network::ports::Reservation>>,
 }
 
 impl std::fmt::Debug for Container {
@@ -63,6 +65,7 @@ impl Container {
             op: tokio::sync::Mutex::new(()),
             pending_attach: Mutex::new(Vec::new()),
             shim_live: std::sync::atomic::AtomicBool::new(false),
+            port_holds: Mutex::new(Vec::new()),
         }
     }
 

@@ -17,6 +17,7 @@ mod view;
 mod wait;
 
 pub use attach::{AttachOptions, AttachStream};
+pub(crate) use create::resolv_conf;
 pub use create::CreateRequest;
 pub use handle::{Container, Life};
 pub use model::{ContainerRecord, MountPoint, State, Status};

@@ -117,6 +117,9 @@ pub struct ContainerRecord {
     /// Stopped by the user (restart policies `unless-stopped`/`always` respect this).
     #[serde(default)]
     pub manually_stopped: bool,
+    /// Networks joined and ports published.
+    #[serde(default)]
+    pub network: crate::network::NetState,
 }
 
 impl ContainerRecord {

@@ -34,6 +34,7 @@ impl Engine {
     pub(crate) async fn handle_exit(self: &Arc<Self>, c: &Arc<Container>, exit: ExitStatus) {
         let _ = self.unmount_rootfs(&c.id);
         c.set_shim_live(false);
+        self.release_network(c);
         let finished = if exit.finished > 0 {
             exit.finished
         } else {

@@ -44,6 +44,7 @@ impl Engine {
             match shim::state(&dir).await {
                 Some(ShimState::Running(pid)) | Some(ShimState::Created(pid)) => {
                     c.with(|r| r.state.pid = pid);
+                    self.restore_network(&c);
                     c.set_shim_live(true);
                     c.life.send_modify(|l| l.running = true);
                     self.spawn_monitor(c.clone());

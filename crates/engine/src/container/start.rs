@@ -64,6 +64,7 @@ impl Engine {
             }
             Err(e) => {
                 c.set_shim_live(false);
+                self.release_network(c);
                 // A shim that created the container but could not start it: the forced
                 // delete kills the init, and the shim exits after it.
                 let _ = self.runtime().delete(&rec.id, true);
@@ -118,7 +119,9 @@ impl Engine {
             stdin: rec.config.open_stdin.unwrap_or(false),
             stdin_once: rec.config.stdin_once.unwrap_or(false),
         };
-        shim::spawn(&args).await?;
+        self.plan_network(c)?;
+        let pid = shim::spawn(&args).await?;
+        self.wire_network(c, pid)?;
         let pending: Vec<_> = {
             let mut waiting = c.pending_attach.lock().expect("attach");
             c.shim_live.store(true, std::sync::atomic::Ordering::SeqCst);

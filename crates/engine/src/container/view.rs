@@ -218,12 +218,12 @@ impl Engine {
             "ImageID": rec.image_id,
             "Command": command_text(rec),
             "Created": rec.created / 1_000_000_000,
-            "Ports": [],
+            "Ports": crate::network::ports_summary(rec),
             "Labels": labels(rec),
             "State": rec.state.status.as_str(),
             "Status": status_text(rec, now),
             "HostConfig": {"NetworkMode": rec.host_config.network_mode.clone().unwrap_or_default()},
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": self.network_summary_json(rec),
             "Mounts": mounts_json(rec),
         });
         if size {
@@ -300,26 +300,7 @@ impl Engine {
             },
             "Mounts": mounts_json(&rec),
             "Config": config,
-            "NetworkSettings": {
-                "Bridge": "",
-                "SandboxID": "",
-                "SandboxKey": "",
-                "HairpinMode": false,
-                "LinkLocalIPv6Address": "",
-                "LinkLocalIPv6PrefixLen": 0,
-                "Ports": {},
-                "SecondaryIPAddresses": null,
-                "SecondaryIPv6Addresses": null,
-                "EndpointID": "",
-                "Gateway": "",
-                "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0,
-                "IPAddress": "",
-                "IPPrefixLen": 0,
-                "IPv6Gateway": "",
-                "MacAddress": "",
-                "Networks": {},
-            },
+            "NetworkSettings": self.network_settings_json(&rec),
         });
         if size {
             let (rw, root) = self.container_sizes(&rec);
