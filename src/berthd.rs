@@ -352,15 +352,27 @@ impl TestBerthd {
                 }
             }
         }
-        for bridge in self.bridges() {
-            if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{bridge}/brif")) {
-                for e in rd.flatten() {
-                    out.push(format!(
-                        "veth {} on {bridge}",
-                        e.file_name().to_string_lossy()
-                    ));
+        // berthd deletes the veths of exited containers in the background (and the
+        // kernel frees namespaces asynchronously): give them a moment.
+        let bridges = self.bridges();
+        let start = Instant::now();
+        loop {
+            let mut veths = Vec::new();
+            for bridge in &bridges {
+                if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{bridge}/brif")) {
+                    for e in rd.flatten() {
+                        veths.push(format!(
+                            "veth {} on {bridge}",
+                            e.file_name().to_string_lossy()
+                        ));
+                    }
                 }
             }
+            if veths.is_empty() || start.elapsed() > Duration::from_secs(3) {
+                out.extend(veths);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         out
     }

@@ -220,8 +220,9 @@ fn create_bad_input_is_400_and_leaves_nothing() {
         ),
         (
             "",
+            // 400, not 404: the docker CLI answers a 404 from create by pulling.
             "{\"Image\":\"busybox\",\"HostConfig\":{\"NetworkMode\":\"nosuchnet\"}}",
-            404,
+            400,
             "",
         ),
         (

@@ -325,6 +325,10 @@ async fn main() -> Result<()> {
             .with_context(|| format!("write pidfile {}", p.display()))?;
     }
 
+    // Before anything is served: a SIGTERM right after start-up must still run the
+    // clean shutdown below, not the default action.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let engine = Engine::open(config).await.context("open engine")?;
     let state = Arc::new(ServerState {
         engine: engine.clone(),
@@ -337,8 +341,6 @@ async fn main() -> Result<()> {
     }
     eprintln!("berthd: API listening on {}", hosts.join(", "));
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     tokio::select! {
         _ = term.recv() => {}
         _ = int.recv() => {}

@@ -301,9 +301,9 @@ pub fn mac_for(ip: Ipv4Addr) -> [u8; 6] {
     [0x02, 0x42, o[0], o[1], o[2], o[3]]
 }
 
-/// Host end name of a container's `index`-th interface: `veth`, 9 hex of the id and
-/// the index (15 bytes at most, stable across daemon restarts).
-pub fn host_veth_name(container_id: &str, index: usize) -> String {
-    let id: String = container_id.chars().take(9).collect();
+/// Host end name of an endpoint's `index`-th interface: `veth`, 9 hex of the (random,
+/// per start) endpoint id and the index: 15 bytes at most.
+pub fn host_veth_name(endpoint_id: &str, index: usize) -> String {
+    let id: String = endpoint_id.chars().take(9).collect();
     format!("veth{id}{}", index.min(99))
 }

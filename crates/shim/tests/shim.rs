@@ -140,10 +140,27 @@ impl TestShim {
 impl Drop for TestShim {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // The shim answers `wait` before it deletes the runtime container; give it
+            // the moment it needs to finish and exit before killing it.
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(2) {
+                if c.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = berth_runtime::Runtime::new(self.root()).delete(&self.id, true);
+        // A shim killed in the middle of its own delete may leave the state for a moment
+        // longer than the forced delete takes under load: retry briefly.
+        for _ in 0..50 {
+            let _ = berth_runtime::Runtime::new(self.root()).delete(&self.id, true);
+            if !self.root().join(&self.id).exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let found = leaks::find(&self.scope());
         leaks::cleanup(&self.scope());
         if !std::thread::panicking() {

@@ -35,6 +35,7 @@ impl Engine {
             }
         };
         for (index, name) in ordered_endpoints(&rec).into_iter().enumerate() {
+            let endpoint_id = crate::ids::random_id();
             let ep = &rec.network.endpoints[&name];
             let net = match self.network(&ep.network_id) {
                 Ok(n) => n,
@@ -58,12 +59,14 @@ impl Engine {
                 }
             };
             let live = LiveEndpoint {
-                endpoint_id: crate::ids::random_id(),
+                // A fresh veth name per start: the previous run's pair may still be on
+                // its way out (deleted in the background, see release_network).
+                host_veth: berth_network::link::host_veth_name(&endpoint_id, index),
+                endpoint_id,
                 ip,
                 prefix_len: subnet.prefix_len(),
                 gateway,
                 mac: ep.requested_mac.clone().unwrap_or_else(|| mac_string(ip)),
-                host_veth: berth_network::link::host_veth_name(&rec.id, index),
                 ifname: format!("eth{index}"),
             };
             lives.push((name, net, live));
@@ -179,13 +182,14 @@ impl Engine {
             .ok_or_else(|| EngineError::internal("network without a pool"))?
             .allocate(ep.requested_ip)
             .map_err(|e| EngineError::invalid(format!("network {name}: {e}")))?;
+        let endpoint_id = crate::ids::random_id();
         let live = LiveEndpoint {
-            endpoint_id: crate::ids::random_id(),
+            host_veth: berth_network::link::host_veth_name(&endpoint_id, index),
+            endpoint_id,
             ip,
             prefix_len: subnet.prefix_len(),
             gateway,
             mac: ep.requested_mac.clone().unwrap_or_else(|| mac_string(ip)),
-            host_veth: berth_network::link::host_veth_name(&rec.id, index),
             ifname: format!("eth{index}"),
         };
         c.with(|r| {
@@ -194,20 +198,28 @@ impl Engine {
             }
         });
         if let Err(e) = self.plug(&c.record(), name, pid) {
-            self.detach_endpoint(&net, c, &live);
+            self.detach_endpoint(&net, c, &live, false);
             return Err(e);
         }
         self.relink_dns(c);
         Ok(())
     }
 
-    /// Unplugs one endpoint: DNS names, address, veth.
-    pub(crate) fn detach_endpoint(&self, net: &Network, c: &Container, live: &LiveEndpoint) {
+    /// Unplugs one endpoint: DNS names, address, veth. With `background`, the veth is
+    /// deleted off the caller's path (a veth deletion waits for an RCU grace period,
+    /// milliseconds that `run --rm` would otherwise wait for).
+    pub(crate) fn detach_endpoint(
+        &self,
+        net: &Network,
+        c: &Container,
+        live: &LiveEndpoint,
+        background: bool,
+    ) {
         net.names.remove_ip(live.ip);
         if let Some(pool) = net.pool.lock().expect("pool").as_mut() {
             pool.release(live.ip);
         }
-        let _ = berth_network::link::remove_link(&live.host_veth);
+        remove_veth(&live.host_veth, background);
         c.with(|r| {
             for e in r.network.endpoints.values_mut() {
                 if e.live
@@ -242,7 +254,8 @@ impl Engine {
         }
     }
 
-    /// Leaves every network: port elements and host ports, DNS names, addresses, veths.
+    /// Leaves every network: port elements and host ports, DNS names, addresses, veths
+    /// (deleted in the background).
     pub(crate) fn release_network(&self, c: &Container) {
         let rec = c.record();
         if let (Some(fw), Some(ip)) = (&self.firewall, primary_ip(&rec)) {
@@ -255,10 +268,8 @@ impl Engine {
         for ep in rec.network.endpoints.values() {
             let Some(live) = &ep.live else { continue };
             match self.network(&ep.network_id) {
-                Ok(net) => self.detach_endpoint(&net, c, live),
-                Err(_) => {
-                    let _ = berth_network::link::remove_link(&live.host_veth);
-                }
+                Ok(net) => self.detach_endpoint(&net, c, live, true),
+                Err(_) => remove_veth(&live.host_veth, true),
             }
         }
         c.with(|r| {
@@ -344,6 +355,21 @@ impl Engine {
             None => base,
         }
     }
+}
+
+fn remove_veth(name: &str, background: bool) {
+    if background {
+        let name = name.to_string();
+        let spawned = std::thread::Builder::new()
+            .name("veth-delete".into())
+            .spawn(move || {
+                let _ = berth_network::link::remove_link(&name);
+            });
+        if spawned.is_ok() {
+            return;
+        }
+    }
+    let _ = berth_network::link::remove_link(name);
 }
 
 /// The primary network (the network mode's) first, then the rest by name.

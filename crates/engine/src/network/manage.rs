@@ -374,7 +374,7 @@ impl Engine {
             ));
         };
         if let Some(live) = &ep.live {
-            self.detach_endpoint(&net, &c, live);
+            self.detach_endpoint(&net, &c, live, false);
         }
         c.with(|r| r.network.endpoints.remove(&net.rec.name));
         self.persist_container(&c)?;
