@@ -33,6 +33,8 @@ pub struct Engine {
     pub(crate) networks: RwLock<Vec<Arc<crate::network::Network>>>,
     /// berth's nftables table (None with `--iptables=false`).
     pub(crate) firewall: Option<berth_network::nft::Firewall>,
+    /// Port withdrawals running in the background.
+    pub(crate) port_releases: Arc<crate::network::PortReleases>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -80,6 +82,7 @@ impl Engine {
             daemon_id,
             networks: RwLock::new(Vec::new()),
             firewall: firewall.then(|| berth_network::nft::Firewall::new(&table)),
+            port_releases: Default::default(),
         });
         engine.open_networks()?;
         engine.restore().await?;

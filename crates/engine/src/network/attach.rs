@@ -15,7 +15,7 @@ use ipnet::Ipv4Net;
 
 use super::manage::parse_mac;
 use super::model::{LiveEndpoint, Proto, PublishedPort};
-use super::{mac_string, Network};
+use super::{mac_string, Network, PortReleases};
 use crate::container::{Container, ContainerRecord};
 use crate::error::{EngineError, Result};
 use crate::Engine;
@@ -72,7 +72,7 @@ impl Engine {
             lives.push((name, net, live));
         }
         let (ports, holds) = match lives.first() {
-            Some(_) => match bind_ports(&rec) {
+            Some(_) => match bind_ports(&rec, &self.port_releases) {
                 Ok(p) => p,
                 Err(e) => {
                     undo(&lives);
@@ -258,13 +258,28 @@ impl Engine {
     /// (deleted in the background).
     pub(crate) fn release_network(&self, c: &Container) {
         let rec = c.record();
+        let holds = std::mem::take(&mut *c.port_holds.lock().expect("ports"));
         if let (Some(fw), Some(ip)) = (&self.firewall, primary_ip(&rec)) {
             let maps = port_maps(&rec.network.ports, ip);
             if !maps.is_empty() {
-                let _ = fw.remove_ports(&maps);
+                // Deleting set elements waits for an RCU grace period (10-20 ms): done in
+                // the background, holding the host ports until the elements are gone so
+                // no new container can publish them meanwhile (bind_ports waits).
+                let (fw, releases) = (fw.clone(), self.port_releases.clone());
+                releases.begin();
+                let work = move || {
+                    let _ = fw.remove_ports(&maps);
+                    drop(holds);
+                    releases.end();
+                };
+                if let Err(e) = std::thread::Builder::new()
+                    .name("unpublish".into())
+                    .spawn(work)
+                {
+                    eprintln!("berthd: unpublish thread: {e}");
+                }
             }
         }
-        c.port_holds.lock().expect("ports").clear();
         for ep in rec.network.endpoints.values() {
             let Some(live) = &ep.live else { continue };
             match self.network(&ep.network_id) {
@@ -431,7 +446,10 @@ fn parse_port_key(key: &str) -> Option<(u16, Proto)> {
 
 /// Binds every published port (`PortBindings`, and with `-P` every exposed port
 /// without one), returning what was bound and the sockets that hold the ports.
-fn bind_ports(rec: &ContainerRecord) -> Result<(Vec<PublishedPort>, Vec<Reservation>)> {
+fn bind_ports(
+    rec: &ContainerRecord,
+    releases: &PortReleases,
+) -> Result<(Vec<PublishedPort>, Vec<Reservation>)> {
     let mut wanted: Vec<(u16, Proto, Option<Ipv4Addr>, u16, u16)> = Vec::new();
     let bindings = rec.host_config.port_bindings.clone().unwrap_or_default();
     let mut keys: Vec<&String> = bindings.keys().collect();
@@ -490,13 +508,20 @@ fn bind_ports(rec: &ContainerRecord) -> Result<(Vec<PublishedPort>, Vec<Reservat
     for (port, proto, host_ip, lo, hi) in wanted {
         let mut last_err = None;
         let mut bound = None;
-        for candidate in lo..=hi.max(lo) {
-            match Reservation::bind(nft_proto(proto), host_ip, candidate) {
-                Ok(r) => {
-                    bound = Some(r);
-                    break;
+        for attempt in 0..2 {
+            for candidate in lo..=hi.max(lo) {
+                match Reservation::bind(nft_proto(proto), host_ip, candidate) {
+                    Ok(r) => {
+                        bound = Some(r);
+                        break;
+                    }
+                    Err(e) => last_err = Some(e),
                 }
-                Err(e) => last_err = Some(e),
+            }
+            // A container that just exited may still hold the port while its DNAT
+            // elements go: wait for that once, then try again.
+            if bound.is_some() || attempt == 1 || !releases.wait_idle() {
+                break;
             }
         }
         let Some(r) = bound else {

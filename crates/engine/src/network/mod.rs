@@ -63,6 +63,39 @@ impl Network {
     }
 }
 
+/// Published ports being withdrawn in the background (see `release_network`).
+#[derive(Debug, Default)]
+pub(crate) struct PortReleases {
+    pending: Mutex<usize>,
+    idle: std::sync::Condvar,
+}
+
+impl PortReleases {
+    fn begin(&self) {
+        *self.pending.lock().expect("releases") += 1;
+    }
+
+    fn end(&self) {
+        let mut n = self.pending.lock().expect("releases");
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Waits (at most 2 s) until no release is running; whether any was.
+    fn wait_idle(&self) -> bool {
+        let n = self.pending.lock().expect("releases");
+        if *n == 0 {
+            return false;
+        }
+        let _ = self
+            .idle
+            .wait_timeout_while(n, std::time::Duration::from_secs(2), |n| *n > 0);
+        true
+    }
+}
+
 impl Engine {
     /// The network named `name_or_id`: exact id, exact name, then a unique id prefix.
     pub fn network(&self, name_or_id: &str) -> Result<Arc<Network>> {
