@@ -272,6 +272,55 @@ fn fixed_host_port_and_conflicts() {
         second.stderr
     );
     d.docker_ok(&["rm", "-f", "pa", "pb"]);
+    // -P publishes every exposed port on an ephemeral host port; ranges map one to one.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "-P",
+        "--expose",
+        "80",
+        "--expose",
+        "90/udp",
+        "busybox",
+        "sh",
+        "-c",
+        &httpd("all"),
+    ]);
+    let ports = d.docker_ok(&["port", "all"]);
+    assert_eq!(ports.lines().count(), 2, "{ports}");
+    let tcp = ports
+        .lines()
+        .find(|l| l.starts_with("80/tcp -> 0.0.0.0:"))
+        .expect("80/tcp");
+    let host_port = tcp.rsplit(':').next().unwrap();
+    assert_eq!(
+        http_get_retry(&format!("127.0.0.1:{host_port}")).as_deref(),
+        Some("all")
+    );
+    assert!(ports.contains("90/udp -> 0.0.0.0:"), "{ports}");
+    let base = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let range = format!("127.0.0.1:{}-{}:80-82", base, base + 2);
+    if d.docker(&[
+        "run", "-d", "--name", "rng", "-p", &range, "busybox", "sleep", "60",
+    ])
+    .code()
+        == 0
+    {
+        let r = d.docker_ok(&["port", "rng"]);
+        for (i, p) in [80, 81, 82].iter().enumerate() {
+            assert!(
+                r.contains(&format!("{p}/tcp -> 127.0.0.1:{}", base as usize + i)),
+                "{r}"
+            );
+        }
+    }
+    d.docker_ok(&["rm", "-f", "all", "rng"]);
 }
 
 #[test]
