@@ -107,7 +107,7 @@ fn default_bridge_address_route_and_etc_files() {
         "link",
     ]);
     assert_eq!(links.lines().count(), 1, "{links}");
-    assert!(links.contains(": lo:"), "{links}");
+    assert!(links.contains(": lo:") && links.contains("UP"), "{links}");
     // inspect/ps of a running container show the address.
     d.docker_ok(&["run", "-d", "--name", "c1", "busybox", "sleep", "60"]);
     let ip = inspect(&d, "c1", "{{.NetworkSettings.IPAddress}}");

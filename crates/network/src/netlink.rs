@@ -1,7 +1,8 @@
-//! A minimal netlink client: messages built as bytes (header, fixed part, attributes,
-//! nested attributes), sent on a `nix` socket, acknowledged one by one. rtnetlink and
-//! nf_tables need only a handful of message types here, all on the container start
-//! path, so a few hundred bytes of encoding beat a general netlink stack.
+//! A minimal rtnetlink client (netlink(7)): messages built as bytes (header, fixed
+//! part, attributes, nested attributes), sent on a `nix` socket and acknowledged one by
+//! one. [`crate::link`] needs only a handful of message types, all on the container
+//! start path, so a few hundred bytes of encoding beat a general netlink stack. The
+//! socket is owned by its [`Socket`] and closed on drop.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -106,30 +107,21 @@ impl Msg {
     }
 }
 
-/// A netlink socket of one protocol, in the network namespace of the thread that
-/// opened it.
+/// An rtnetlink socket, in the network namespace of the thread that opened it (it
+/// stays there even if that thread later changes namespace or exits).
 pub struct Socket {
     fd: OwnedFd,
     seq: u32,
 }
 
 impl Socket {
-    /// `NETLINK_ROUTE`.
+    /// A `NETLINK_ROUTE` socket talking to the kernel.
     pub fn route() -> std::io::Result<Socket> {
-        Self::open(SockProtocol::NetlinkRoute)
-    }
-
-    /// `NETLINK_NETFILTER`.
-    pub fn netfilter() -> std::io::Result<Socket> {
-        Self::open(SockProtocol::NetlinkNetFilter)
-    }
-
-    fn open(proto: SockProtocol) -> std::io::Result<Socket> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Raw,
             SockFlag::SOCK_CLOEXEC,
-            proto,
+            SockProtocol::NetlinkRoute,
         )?;
         bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
         // Port 0 is the kernel: `send` then needs no address.
@@ -137,29 +129,34 @@ impl Socket {
         Ok(Socket { fd, seq: 1 })
     }
 
-    /// Sends one request and waits for its acknowledgement.
+    /// Sends one request that asked for an ACK (`F_ACK`) and waits for the kernel's
+    /// answer: `Ok` for a zero error code, the errno otherwise.
     pub fn request(&mut self, msg: Msg) -> std::io::Result<()> {
-        self.batch(vec![msg])
+        self.requests(vec![msg]).map_err(|(_, e)| e)
     }
 
-    /// Sends messages in one write (e.g. an nf_tables batch) and collects the
-    /// acknowledgements of those that asked for one; the first error wins.
-    pub fn batch(&mut self, msgs: Vec<Msg>) -> std::io::Result<()> {
+    /// Sends requests that all asked for an ACK in one write; the kernel carries them
+    /// out in order, each one even if an earlier one failed. Waits for every answer and
+    /// returns the first failure as (its index in `msgs`, errno); a failure of the
+    /// socket itself is reported against message 0. Replies to other sequence numbers
+    /// (left over from an earlier call) are skipped.
+    pub fn requests(&mut self, msgs: Vec<Msg>) -> Result<(), (usize, std::io::Error)> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        let first = self.seq.wrapping_add(1);
         let mut out = Vec::new();
-        let mut waiting = Vec::new();
-        for m in msgs {
+        for m in msgs.into_iter() {
             self.seq = self.seq.wrapping_add(1);
-            let acked = u16::from_ne_bytes([m.buf[6], m.buf[7]]) & F_ACK != 0;
-            if acked {
-                waiting.push(self.seq);
-            }
             out.extend_from_slice(&m.finish(self.seq));
         }
-        send(self.fd.as_raw_fd(), &out, MsgFlags::empty())?;
-        let mut first_err: Option<std::io::Error> = None;
-        let mut buf = vec![0u8; 16384];
-        while !waiting.is_empty() {
-            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
+        let count = self.seq.wrapping_sub(first).wrapping_add(1) as usize;
+        let io_err = |e: nix::Error| (0, std::io::Error::from(e));
+        send(self.fd.as_raw_fd(), &out, MsgFlags::empty()).map_err(io_err)?;
+        let mut answers: Vec<Option<i32>> = vec![None; count];
+        let mut buf = [0u8; 8192];
+        while answers.iter().any(Option::is_none) {
+            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()).map_err(io_err)?;
             let mut off = 0;
             while off + 16 <= n {
                 let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4")) as usize;
@@ -168,23 +165,19 @@ impl Socket {
                 if len < 16 || off + len > n {
                     break;
                 }
-                if typ == NLMSG_ERROR && len >= 20 {
-                    let code = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4"));
-                    waiting.retain(|s| *s != seq);
-                    if code != 0 {
-                        // An error may answer a message that asked for no ack (a batch
-                        // header): stop waiting, the request failed.
-                        first_err.get_or_insert(std::io::Error::from_raw_os_error(-code));
-                        waiting.clear();
-                    }
-                } else if typ == NLMSG_DONE {
-                    waiting.retain(|s| *s != seq);
+                let i = seq.wrapping_sub(first) as usize;
+                if i < count && typ == NLMSG_ERROR && len >= 20 {
+                    answers[i] = Some(i32::from_ne_bytes(
+                        buf[off + 16..off + 20].try_into().expect("4"),
+                    ));
+                } else if i < count && typ == NLMSG_DONE {
+                    answers[i] = Some(0);
                 }
                 off += align4(len);
             }
         }
-        match first_err {
-            Some(e) => Err(e),
+        match answers.iter().flatten().enumerate().find(|(_, c)| **c != 0) {
+            Some((i, c)) => Err((i, std::io::Error::from_raw_os_error(-c))),
             None => Ok(()),
         }
     }

@@ -179,26 +179,13 @@ fn fill_host_defaults(h: &mut HostConfig) {
     }
 }
 
-/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of the container, bind-mounted
-/// at start (moby `daemon/container/container_unix.go` NetworkMounts).
+/// `/etc/hostname` of the container, bind-mounted at start (moby
+/// `daemon/container/container_unix.go` NetworkMounts). /etc/hosts and resolv.conf need
+/// the container's address, so start writes them (`network::attach`).
 fn write_etc_files(dir: &Path, rec: &ContainerRecord) -> Result<()> {
-    let hostname = rec.hostname();
-    let write = |name: &str, data: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, data).map_err(|e| EngineError::io(path.display(), e))
-    };
-    write("hostname", format!("{hostname}\n"))?;
-    // Docker's etchosts defaults (moby daemon/libnetwork/etchosts): IPv4 loopback always,
-    // the IPv6 block only when the container has IPv6, which berth does not yet give.
-    let mut hosts = String::from("127.0.0.1\tlocalhost\n");
-    for h in rec.host_config.extra_hosts.iter().flatten() {
-        if let Some((name, ip)) = h.split_once(':') {
-            hosts.push_str(&format!("{ip}\t{name}\n"));
-        }
-    }
-    write("hosts", hosts)?;
-    write("resolv.conf", resolv_conf(&rec.host_config))?;
-    Ok(())
+    let path = dir.join("hostname");
+    std::fs::write(&path, format!("{}\n", rec.hostname()))
+        .map_err(|e| EngineError::io(path.display(), e))
 }
 
 /// The host's resolv.conf without loopback nameservers (unreachable from a container's

@@ -110,6 +110,13 @@ impl Engine {
     /// ports and registers the DNS names.
     pub(crate) fn wire_network(&self, c: &Container, pid: i64) -> Result<()> {
         let rec = c.record();
+        let mode = rec.host_config.network_mode.as_deref().unwrap_or("bridge");
+        let own_netns = mode != "host" && !mode.starts_with("container:");
+        if own_netns && rec.network.endpoints.is_empty() {
+            let netns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
+            berth_network::link::loopback_up(&netns)
+                .map_err(|e| EngineError::internal(format!("set up loopback: {e}")))?;
+        }
         for name in ordered_endpoints(&rec) {
             self.plug(&rec, &name, pid)?;
         }

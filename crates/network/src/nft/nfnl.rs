@@ -11,8 +11,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, recv, send, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr,
-    SockFlag, SockProtocol, SockType,
+    bind, recv, send, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag,
+    SockProtocol, SockType,
 };
 use nix::sys::time::TimeVal;
 
@@ -84,7 +84,8 @@ impl Msg {
 
     /// Appends an attribute holding `data`.
     pub(super) fn attr(&mut self, typ: u16, data: &[u8]) -> &mut Msg {
-        self.buf.extend_from_slice(&len16(4 + data.len()).to_ne_bytes());
+        self.buf
+            .extend_from_slice(&len16(4 + data.len()).to_ne_bytes());
         self.buf.extend_from_slice(&typ.to_ne_bytes());
         self.buf.extend_from_slice(data);
         self.buf.resize(align4(self.buf.len()), 0);
@@ -103,7 +104,8 @@ impl Msg {
     pub(super) fn begin(&mut self, typ: u16) -> &mut Msg {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
-        self.buf.extend_from_slice(&(typ | NLA_F_NESTED).to_ne_bytes());
+        self.buf
+            .extend_from_slice(&(typ | NLA_F_NESTED).to_ne_bytes());
         self
     }
 
@@ -155,18 +157,19 @@ pub(super) struct Socket {
 }
 
 impl Socket {
-    /// Opens a socket in the calling thread's network namespace.
-    pub(super) fn open() -> Result<Socket, Failure> {
+    /// Opens a socket in the calling thread's network namespace; on error, the step
+    /// that failed.
+    pub(super) fn open() -> Result<Socket, (&'static str, Errno)> {
         let fd = socket(
             AddressFamily::Netlink,
             SockType::Raw,
             SockFlag::SOCK_CLOEXEC,
             SockProtocol::NetlinkNetFilter,
         )
-        .map_err(io("open"))?;
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(io("bind"))?;
+        .map_err(|e| ("open", e))?;
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0)).map_err(|e| ("bind", e))?;
         let timeout = TimeVal::new(ANSWER_TIMEOUT_SECS, 0);
-        setsockopt(&fd, sockopt::ReceiveTimeout, &timeout).map_err(io("set timeout on"))?;
+        setsockopt(&fd, sockopt::ReceiveTimeout, &timeout).map_err(|e| ("set timeout on", e))?;
         Ok(Socket { fd })
     }
 
@@ -260,9 +263,8 @@ impl Socket {
                     if len < NLMSG_HDRLEN + 4 {
                         return Err(Errno::EBADMSG);
                     }
-                    let code = i32::from_ne_bytes(
-                        buf[off + 16..off + 20].try_into().expect("4 bytes"),
-                    );
+                    let code =
+                        i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4 bytes"));
                     let errno = (code != 0).then(|| Errno::from_raw(-code));
                     if each(seq, errno) {
                         return Ok(());
@@ -328,11 +330,8 @@ mod tests {
     #[test]
     fn batch_markers_carry_the_subsystem_big_endian() {
         let mut out = Vec::new();
-        Msg::raw(NFNL_MSG_BATCH_BEGIN, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES).write(
-            1,
-            false,
-            &mut out,
-        );
+        Msg::raw(NFNL_MSG_BATCH_BEGIN, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES)
+            .write(1, false, &mut out);
         assert_eq!(&out[16..20], &[0, 0, 0, 10]);
         assert_eq!(u16::from_ne_bytes([out[6], out[7]]), F_REQUEST);
     }

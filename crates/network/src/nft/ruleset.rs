@@ -20,7 +20,13 @@ pub fn ruleset_for(table: &str, nets: &[NetRules], ports: &[PortMap]) -> Result<
     let all = quoted_set(nets.iter().map(|n| n.bridge.as_str()));
     let mut out = format!("table ip {table} {{}}\ndelete table ip {table}\ntable ip {table} {{\n");
     map(&mut out, MAP_ANY, "inet_proto . inet_service", ports, false);
-    map(&mut out, MAP_ADDR, "ipv4_addr . inet_proto . inet_service", ports, true);
+    map(
+        &mut out,
+        MAP_ADDR,
+        "ipv4_addr . inet_proto . inet_service",
+        ports,
+        true,
+    );
 
     // route_localnet on the bridges (for published ports on 127.0.0.1) would also let
     // containers reach the host's loopback services: drop that before conntrack.
@@ -35,7 +41,11 @@ pub fn ruleset_for(table: &str, nets: &[NetRules], ports: &[PortMap]) -> Result<
         format!("fib daddr type local dnat ip to meta l4proto . th dport map @{MAP_ANY}"),
     ];
     // From outside and from containers.
-    chain(&mut out, "prerouting", "nat hook prerouting priority dstnat");
+    chain(
+        &mut out,
+        "prerouting",
+        "nat hook prerouting priority dstnat",
+    );
     dnat.iter().for_each(|r| rule(&mut out, r));
     out.push_str("\t}\n");
     // From the host itself, 127.0.0.1 included.
@@ -43,47 +53,72 @@ pub fn ruleset_for(table: &str, nets: &[NetRules], ports: &[PortMap]) -> Result<
     dnat.iter().for_each(|r| rule(&mut out, r));
     out.push_str("\t}\n");
 
-    chain(&mut out, "postrouting", "nat hook postrouting priority srcnat");
+    chain(
+        &mut out,
+        "postrouting",
+        "nat hook postrouting priority srcnat",
+    );
     if let Some(all) = &all {
         // Host loopback to a container: it must answer the gateway, not itself.
-        rule(&mut out, format!("ip saddr 127.0.0.0/8 oifname {all} masquerade"));
+        rule(
+            &mut out,
+            format!("ip saddr 127.0.0.0/8 oifname {all} masquerade"),
+        );
     }
     for n in nets {
         let (b, s) = (&n.bridge, n.subnet.trunc());
         // Hairpin and container to a published port on its own bridge. No iifname:
         // br_netfilter runs this hook for bridged frames with no input device.
-        rule(&mut out, format!("oifname \"{b}\" ip saddr {s} ct status dnat masquerade"));
+        rule(
+            &mut out,
+            format!("oifname \"{b}\" ip saddr {s} ct status dnat masquerade"),
+        );
         if !n.internal {
-            rule(&mut out, format!("ip saddr {s} oifname != \"{b}\" masquerade"));
+            rule(
+                &mut out,
+                format!("ip saddr {s} oifname != \"{b}\" masquerade"),
+            );
         }
     }
     out.push_str("\t}\n");
 
     chain(&mut out, "forward", "filter hook forward priority filter");
-    if !nets.is_empty() {
-        rule(&mut out, "ct state established,related accept");
-    }
-    for n in nets.iter().filter(|n| n.internal) {
-        let b = &n.bridge;
-        rule(&mut out, format!("iifname \"{b}\" oifname != \"{b}\" drop"));
-        rule(&mut out, format!("oifname \"{b}\" iifname != \"{b}\" drop"));
-    }
-    if nets.len() > 1 {
-        // Published ports stay reachable from other networks, as through Docker's
-        // userland proxy; everything else between two bridges is dropped.
-        rule(&mut out, "ct status dnat accept");
-    }
-    for n in nets.iter().filter(|n| !n.internal) {
-        let others = nets
-            .iter()
-            .filter(|o| !o.internal && o.bridge != n.bridge)
-            .map(|o| o.bridge.as_str());
-        if let Some(others) = quoted_set(others) {
-            rule(&mut out, format!("iifname \"{}\" oifname {others} drop", n.bridge));
-        }
+    for r in forward_rules(nets) {
+        rule(&mut out, r);
     }
     out.push_str("\t}\n}\n");
     Ok(out)
+}
+
+/// The forward chain: internal networks closed, other networks isolated from each
+/// other. Empty when there is nothing to drop.
+fn forward_rules(nets: &[NetRules]) -> Vec<String> {
+    let mut drops = Vec::new();
+    for n in nets.iter().filter(|n| n.internal) {
+        let b = &n.bridge;
+        drops.push(format!("iifname \"{b}\" oifname != \"{b}\" drop"));
+        drops.push(format!("oifname \"{b}\" iifname != \"{b}\" drop"));
+    }
+    let open: Vec<&str> = nets
+        .iter()
+        .filter(|n| !n.internal)
+        .map(|n| n.bridge.as_str())
+        .collect();
+    if open.len() > 1 {
+        // Published ports stay reachable from other networks, as through Docker's
+        // userland proxy; everything else between two bridges is dropped.
+        drops.push("ct status dnat accept".to_string());
+        for b in &open {
+            let others = quoted_set(open.iter().copied().filter(|o| o != b));
+            if let Some(others) = others {
+                drops.push(format!("iifname \"{b}\" oifname {others} drop"));
+            }
+        }
+    }
+    if !drops.is_empty() {
+        drops.insert(0, "ct state established,related accept".to_string());
+    }
+    drops
 }
 
 /// Names go into the script inside double quotes or as identifiers: allow only what
@@ -197,12 +232,22 @@ mod tests {
     #[test]
     fn subnets_are_written_as_networks() {
         let text = ruleset_for("t", &[net("br0", "10.1.0.7/24", false)], &[]).unwrap();
-        assert!(text.contains("ip saddr 10.1.0.0/24 oifname != \"br0\""), "{text}");
+        assert!(
+            text.contains("ip saddr 10.1.0.0/24 oifname != \"br0\""),
+            "{text}"
+        );
     }
 
     #[test]
     fn names_that_could_break_the_script_are_refused() {
-        for bad in ["", "a\"b", "a b", "0abc", "x}\nflush ruleset", "sixteen-chars-xx"] {
+        for bad in [
+            "",
+            "a\"b",
+            "a b",
+            "0abc",
+            "x}\nflush ruleset",
+            "sixteen-chars-xx",
+        ] {
             let e = ruleset_for("t", &[net(bad, "10.0.0.0/24", false)], &[]).unwrap_err();
             assert!(e.to_string().starts_with("invalid bridge name"), "{e}");
         }
