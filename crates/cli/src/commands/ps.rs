@@ -183,6 +183,42 @@ fn default_table(list: &[Value], trunc: bool) -> String {
     out
 }
 
+/// The fields of a `GET /containers/json` entry the default table shows.
+#[derive(serde::Deserialize)]
+struct SlimEntry {
+    #[serde(rename = "Id", default)]
+    id: String,
+    #[serde(rename = "Names", default)]
+    names: Value,
+    #[serde(rename = "Image", default)]
+    image: String,
+    #[serde(rename = "Command", default)]
+    command: String,
+    #[serde(rename = "Created", default)]
+    created: i64,
+    #[serde(rename = "State", default)]
+    state: String,
+    #[serde(rename = "Status", default)]
+    status: String,
+    #[serde(rename = "Ports", default)]
+    ports: Value,
+}
+
+impl SlimEntry {
+    fn into_value(self) -> Value {
+        json!({
+            "Id": self.id,
+            "Names": self.names,
+            "Image": self.image,
+            "Command": self.command,
+            "Created": self.created,
+            "State": self.state,
+            "Status": self.status,
+            "Ports": self.ports,
+        })
+    }
+}
+
 /// `berth ps`.
 pub fn ps(c: &Client, a: PsArgs) -> Result<()> {
     let limit = if a.latest { 1 } else { a.last };
@@ -200,7 +236,16 @@ pub fn ps(c: &Client, a: PsArgs) -> Result<()> {
     if let Some(f) = filters_json(&a.filter)? {
         q.push(("filters", f));
     }
-    let list: Vec<Value> = c.get_json(&format!("/containers/json{}", query(&q)))?;
+    let path = format!("/containers/json{}", query(&q));
+    if a.format.is_none() && !a.size && !a.quiet {
+        // Only the default columns: parse just their fields (serde skips the rest,
+        // notably NetworkSettings, without building maps).
+        let slim: Vec<SlimEntry> = c.get_json(&path)?;
+        let list: Vec<Value> = slim.into_iter().map(SlimEntry::into_value).collect();
+        print!("{}", default_table(&list, !a.no_trunc));
+        return Ok(());
+    }
+    let list: Vec<Value> = c.get_json(&path)?;
     if a.quiet {
         for ct in &list {
             let id = ct["Id"].as_str().unwrap_or_default();
@@ -213,10 +258,6 @@ pub fn ps(c: &Client, a: PsArgs) -> Result<()> {
                 }
             );
         }
-        return Ok(());
-    }
-    if a.format.is_none() && !a.size {
-        print!("{}", default_table(&list, !a.no_trunc));
         return Ok(());
     }
     let rows: Vec<Value> = list.iter().map(|ct| row(ct, !a.no_trunc)).collect();

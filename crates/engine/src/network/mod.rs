@@ -19,7 +19,8 @@ use berth_network::ipam::Pool;
 
 pub use manage::NetworkCreate;
 pub use model::{Driver, Endpoint, NetState, NetworkRecord, Proto, PublishedPort};
-pub(crate) use view::ports_summary;
+pub(crate) use view::{networks_summary, ports_summary};
+pub use view::{EndpointView, PortSummary};
 
 use crate::error::{EngineError, Result};
 use crate::store::Table;

@@ -167,19 +167,6 @@ impl Engine {
             "Networks": nets,
         })
     }
-
-    /// `NetworkSettings` of a `ps` row: only `Networks`.
-    pub(crate) fn network_summary_json(&self, rec: &ContainerRecord) -> Value {
-        let mut nets = Map::new();
-        let mode = rec.host_config.network_mode.as_deref().unwrap_or("bridge");
-        if rec.network.endpoints.is_empty() && matches!(mode, "host" | "none") {
-            nets.insert(mode.to_string(), json!({"NetworkID": ""}));
-        }
-        for (name, ep) in &rec.network.endpoints {
-            nets.insert(name.clone(), endpoint_json(&ep.network_id, ep));
-        }
-        json!({ "Networks": nets })
-    }
 }
 
 /// One network's JSON, `Containers` left to the caller.
@@ -213,25 +200,79 @@ fn network_json(rec: &NetworkRecord) -> Value {
     })
 }
 
-/// Docker's EndpointSettings.
+/// Docker's EndpointSettings, typed so `ps` rows serialise without building maps.
+#[derive(Debug, serde::Serialize)]
+pub struct EndpointView {
+    #[serde(rename = "IPAMConfig")]
+    ipam_config: Option<Value>,
+    #[serde(rename = "Links")]
+    links: Option<()>,
+    #[serde(rename = "Aliases")]
+    aliases: Option<Vec<String>>,
+    #[serde(rename = "MacAddress")]
+    mac_address: String,
+    #[serde(rename = "DriverOpts")]
+    driver_opts: Option<()>,
+    #[serde(rename = "NetworkID")]
+    network_id: String,
+    #[serde(rename = "EndpointID")]
+    endpoint_id: String,
+    #[serde(rename = "Gateway")]
+    gateway: String,
+    #[serde(rename = "IPAddress")]
+    ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    ip_prefix_len: u8,
+    #[serde(rename = "IPv6Gateway")]
+    ipv6_gateway: &'static str,
+    #[serde(rename = "GlobalIPv6Address")]
+    global_ipv6_address: &'static str,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    global_ipv6_prefix_len: u8,
+    #[serde(rename = "DNSNames")]
+    dns_names: Option<()>,
+}
+
+impl EndpointView {
+    /// The view of `ep` on the network `network_id`.
+    pub(crate) fn of(network_id: &str, ep: &Endpoint) -> EndpointView {
+        let live = ep.live.as_ref();
+        EndpointView {
+            ipam_config: ep
+                .requested_ip
+                .map(|ip| json!({"IPv4Address": ip.to_string()})),
+            links: None,
+            aliases: (!ep.aliases.is_empty()).then(|| ep.aliases.clone()),
+            mac_address: live.map(|l| l.mac.clone()).unwrap_or_default(),
+            driver_opts: None,
+            network_id: network_id.to_string(),
+            endpoint_id: live.map(|l| l.endpoint_id.clone()).unwrap_or_default(),
+            gateway: live.map(|l| l.gateway.to_string()).unwrap_or_default(),
+            ip_address: live.map(|l| l.ip.to_string()).unwrap_or_default(),
+            ip_prefix_len: live.map(|l| l.prefix_len).unwrap_or(0),
+            ipv6_gateway: "",
+            global_ipv6_address: "",
+            global_ipv6_prefix_len: 0,
+            dns_names: None,
+        }
+    }
+}
+
 fn endpoint_json(network_id: &str, ep: &Endpoint) -> Value {
-    let live = ep.live.as_ref();
-    json!({
-        "IPAMConfig": ep.requested_ip.map(|ip| json!({"IPv4Address": ip.to_string()})),
-        "Links": null,
-        "Aliases": if ep.aliases.is_empty() { Value::Null } else { json!(ep.aliases) },
-        "MacAddress": live.map(|l| l.mac.clone()).unwrap_or_default(),
-        "DriverOpts": null,
-        "NetworkID": network_id,
-        "EndpointID": live.map(|l| l.endpoint_id.clone()).unwrap_or_default(),
-        "Gateway": live.map(|l| l.gateway.to_string()).unwrap_or_default(),
-        "IPAddress": live.map(|l| l.ip.to_string()).unwrap_or_default(),
-        "IPPrefixLen": live.map(|l| l.prefix_len).unwrap_or(0),
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
-        "DNSNames": null,
-    })
+    serde_json::to_value(EndpointView::of(network_id, ep)).unwrap_or(Value::Null)
+}
+
+/// One entry of a `ps` row's `Ports`.
+#[derive(Debug, serde::Serialize)]
+pub struct PortSummary {
+    #[serde(rename = "IP", skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(rename = "PrivatePort")]
+    private_port: u16,
+    #[serde(rename = "PublicPort", skip_serializing_if = "Option::is_none")]
+    public_port: Option<u16>,
+    #[serde(rename = "Type")]
+    typ: String,
 }
 
 /// `NetworkSettings.Ports`: published ports with their host bindings, exposed ones
@@ -258,17 +299,21 @@ fn ports_json(rec: &ContainerRecord) -> Value {
 }
 
 /// `Ports` of a `ps` row.
-pub(crate) fn ports_summary(rec: &ContainerRecord) -> Value {
+pub(crate) fn ports_summary(rec: &ContainerRecord) -> Vec<PortSummary> {
     let mut out = Vec::new();
     let mut published = std::collections::HashSet::new();
     for p in &rec.network.ports {
         published.insert(format!("{}/{}", p.container_port, p.proto.as_str()));
-        out.push(json!({
-            "IP": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
-            "PrivatePort": p.container_port,
-            "PublicPort": p.host_port,
-            "Type": p.proto.as_str(),
-        }));
+        out.push(PortSummary {
+            ip: Some(
+                p.host_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+            ),
+            private_port: p.container_port,
+            public_port: Some(p.host_port),
+            typ: p.proto.as_str().to_string(),
+        });
     }
     for key in rec.config.exposed_ports.iter().flatten().map(|(k, _)| k) {
         if published.contains(key) {
@@ -276,8 +321,36 @@ pub(crate) fn ports_summary(rec: &ContainerRecord) -> Value {
         }
         let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
         if let Ok(port) = port.parse::<u16>() {
-            out.push(json!({"PrivatePort": port, "Type": proto}));
+            out.push(PortSummary {
+                ip: None,
+                private_port: port,
+                public_port: None,
+                typ: proto.to_string(),
+            });
         }
     }
-    Value::Array(out)
+    out
+}
+
+/// The `Networks` of a `ps` row.
+pub(crate) fn networks_summary(
+    engine: &Engine,
+    rec: &ContainerRecord,
+) -> std::collections::BTreeMap<String, EndpointView> {
+    let mut nets = std::collections::BTreeMap::new();
+    let mode = rec.host_config.network_mode.as_deref().unwrap_or("bridge");
+    if rec.network.endpoints.is_empty() && matches!(mode, "host" | "none") {
+        let id = engine
+            .network(mode)
+            .map(|n| n.rec.id.clone())
+            .unwrap_or_default();
+        nets.insert(
+            mode.to_string(),
+            EndpointView::of(&id, &Endpoint::default()),
+        );
+    }
+    for (name, ep) in &rec.network.endpoints {
+        nets.insert(name.clone(), EndpointView::of(&ep.network_id, ep));
+    }
+    nets
 }
