@@ -212,7 +212,16 @@ fn published_ports_localhost_gateway_hairpin_and_port_command() {
     // After stop the port is closed and free again.
     d.docker_ok(&["stop", "-t", "1", "web"]);
     assert_eq!(http_get(&local), None);
-    TcpListener::bind(&local).expect("port released after stop");
+    // berthd withdraws the DNAT elements in the background and holds the port until
+    // they are gone (the kernel takes 10-20 ms per withdrawal).
+    let start = Instant::now();
+    while TcpListener::bind(&local).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "port not released after stop"
+        );
+        sleep(Duration::from_millis(20));
+    }
     d.docker_ok(&["rm", "web"]);
 }
 
