@@ -35,6 +35,10 @@ pub struct Engine {
     pub(crate) firewall: Option<berth_network::nft::Firewall>,
     /// Port withdrawals running in the background.
     pub(crate) port_releases: Arc<crate::network::PortReleases>,
+    /// Network namespaces made ahead of time (set up after restore).
+    pub(crate) netns_pool: std::sync::OnceLock<crate::network::netns::NetnsPool>,
+    /// Directory trees being deleted in the background.
+    pub(crate) trash: crate::trash::Trash,
 }
 
 impl std::fmt::Debug for Engine {
@@ -69,6 +73,8 @@ impl Engine {
                 id
             }
         };
+        let trash = crate::trash::Trash::open(&[&config.data_root, &config.exec_root])
+            .map_err(|e| EngineError::io("trash dir", e))?;
         let (firewall, table) = (config.net.firewall, config.net.nft_table());
         let engine = Arc::new(Engine {
             config,
@@ -83,9 +89,12 @@ impl Engine {
             networks: RwLock::new(Vec::new()),
             firewall: firewall.then(|| berth_network::nft::Firewall::new(&table)),
             port_releases: Default::default(),
+            netns_pool: Default::default(),
+            trash,
         });
         engine.open_networks()?;
         engine.restore().await?;
+        engine.open_netns_pool()?;
         engine.sync_firewall()?;
         engine.start_dns_servers().await;
         Ok(engine)
@@ -94,6 +103,7 @@ impl Engine {
     /// Waits until every queued metadata write is committed (clean shutdown).
     pub fn flush(&self) {
         self.store.flush();
+        self.trash.flush();
     }
 
     /// The image store.

@@ -28,6 +28,8 @@ pub mod store;
 pub mod time;
 /// `docker top`: host `ps` filtered to the container's pids.
 pub mod top;
+/// Background deletion of container directories.
+pub mod trash;
 pub mod validate;
 pub mod volumes;
 

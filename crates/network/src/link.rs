@@ -53,6 +53,12 @@ pub enum Step {
     DeleteLink,
     /// Writing a sysctl.
     WriteSysctl,
+    /// Creating a named network namespace.
+    CreateNetns,
+    /// Bind-mounting a new namespace onto its file.
+    MountNetns,
+    /// Unmounting or deleting a named namespace.
+    UnmountNetns,
 }
 
 impl fmt::Display for Step {
@@ -71,6 +77,9 @@ impl fmt::Display for Step {
             Step::AddRoute => "add default route on",
             Step::DeleteLink => "delete link",
             Step::WriteSysctl => "write sysctl",
+            Step::CreateNetns => "create netns",
+            Step::MountNetns => "mount netns",
+            Step::UnmountNetns => "remove netns",
         })
     }
 }
@@ -274,6 +283,18 @@ pub fn loopback_up(netns: &Path) -> Result<()> {
         .route
         .request(msg::set_up_by_name("lo"))
         .map_err(at(Step::SetUp, &format!("lo in {where_}")))
+}
+
+/// Creates a network namespace with `lo` up, kept alive at `path` (a new file) by a
+/// bind mount, as `ip netns add` does; for [`VethRequest::netns`] and the runtime's
+/// namespace path. Nothing is left when it fails.
+pub fn create_netns(path: &Path) -> Result<()> {
+    netns::create_named(path)
+}
+
+/// Unmounts and deletes a namespace made by [`create_netns`]. Absent is fine.
+pub fn remove_netns(path: &Path) -> Result<()> {
+    netns::remove_named(path)
 }
 
 /// Deletes link `name` (one end of a veth pair deletes both); absent is fine.

@@ -266,6 +266,61 @@ fn loopback_up_in_a_namespace_without_endpoints() {
 }
 
 #[test]
+fn named_namespaces_come_with_loopback_up_and_go_without_a_trace() {
+    let f = Fixture::new();
+    let name = format!("{}n", f.ns);
+    let path = PathBuf::from(format!("/run/netns/{name}"));
+    link::create_netns(&path).unwrap();
+    let guard = scopeguard(&path);
+    let exec = |cmd: &[&str]| {
+        let mut all = vec!["ip", "netns", "exec", &name];
+        all.extend_from_slice(cmd);
+        ok(&all)
+    };
+    let links = exec(&["ip", "-o", "link", "show"]);
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    assert!(links.contains("lo: <LOOPBACK,UP"), "{links}");
+    exec(&["busybox", "ping", "-c1", "-W1", "127.0.0.1"]);
+    // The namespace is not the host's: a link made there is not seen here.
+    exec(&[
+        "ip", "link", "add", "dummy9", "type", "veth", "peer", "name", "dummy9p",
+    ]);
+    assert!(!link::link_exists("dummy9"));
+
+    // A taken path is refused and the namespace there is untouched.
+    assert_eq!(
+        link::create_netns(&path).unwrap_err().step,
+        link::Step::CreateNetns
+    );
+    assert!(exec(&["ip", "-o", "link", "show"]).contains("dummy9"));
+
+    link::remove_netns(&path).unwrap();
+    assert!(!path.exists());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&name), "netns mount left behind");
+    link::remove_netns(&path).unwrap();
+    drop(guard);
+
+    let nowhere = PathBuf::from(format!("/run/netns/missing-{}/ns", f.tag));
+    assert_eq!(
+        link::create_netns(&nowhere).unwrap_err().step,
+        link::Step::CreateNetns
+    );
+    assert!(!nowhere.exists());
+}
+
+/// Removes the namespace at `path` when dropped (also when the test panics).
+fn scopeguard(path: &std::path::Path) -> impl Drop + '_ {
+    struct Guard<'a>(&'a std::path::Path);
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            let _ = link::remove_netns(self.0);
+        }
+    }
+    Guard(path)
+}
+
+#[test]
 fn second_interface_without_gateway() {
     let mut f = Fixture::new();
     let netns = f.netns();

@@ -18,8 +18,14 @@ fn host_facts() -> &'static HostFacts {
 }
 
 impl Engine {
-    /// The config.json for `rec` with its rootfs mounted at `rootfs`.
-    pub(crate) fn build_spec(&self, rec: &ContainerRecord, rootfs: &Path) -> Result<Spec> {
+    /// The config.json for `rec` with its rootfs mounted at `rootfs`, joining the
+    /// network namespace at `netns` when it has one of its own.
+    pub(crate) fn build_spec(
+        &self,
+        rec: &ContainerRecord,
+        rootfs: &Path,
+        netns: Option<&Path>,
+    ) -> Result<Spec> {
         let mut planned =
             spec::plan_mounts(&rec.config, &rec.host_config, &self.config.volumes_dir())
                 .map_err(|e| EngineError::invalid(e.to_string()))?;
@@ -58,7 +64,10 @@ impl Engine {
                 }
                 NetworkNs::Join(format!("/proc/{pid}/ns/net").into())
             }
-            _ => NetworkNs::Private,
+            _ => match netns {
+                Some(path) => NetworkNs::Join(path.to_path_buf()),
+                None => NetworkNs::Private,
+            },
         };
         let cgroups_path = format!(
             "/{}/{}",

@@ -49,7 +49,7 @@ impl Engine {
             r.state.started_at
         });
         let _ = self.persist_container(c);
-        let _ = std::fs::remove_dir_all(self.config.shim_dir(&c.id));
+        let _ = self.trash.discard(&self.config.shim_dir(&c.id));
         if exit.oom {
             self.container_event(c, "oom", &[]);
         }

@@ -50,27 +50,25 @@ impl Engine {
             r.state.status = Status::Removing;
             r.clone()
         });
-        if let Ok(snap) = self.snapshot(&rec) {
-            let _ = snap.remove();
-        } else {
-            let _ = self.unmount_rootfs(&rec.id);
+        // The rootfs must be unmounted before its tree is deleted: the deletion must
+        // never walk into a mounted overlay.
+        let gone = self.unmount_rootfs(&rec.id).and_then(|()| {
+            self.trash
+                .discard(&self.config.container_dir(&rec.id))
+                .map_err(|e| {
+                    EngineError::io(format!("unable to remove filesystem for {}", rec.id), e)
+                })
+        });
+        if let Err(e) = gone {
+            c.with(|r| r.state.status = Status::Dead);
+            let _ = self.persist_container(c);
+            return Err(e);
         }
-        let dir = self.config.container_dir(&rec.id);
-        if let Err(e) = std::fs::remove_dir_all(&dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                c.with(|r| r.state.status = Status::Dead);
-                let _ = self.persist_container(c);
-                return Err(EngineError::io(
-                    format!("unable to remove filesystem for {}", rec.id),
-                    e,
-                ));
-            }
-        }
-        let _ = std::fs::remove_dir_all(self.config.shim_dir(&rec.id));
+        let _ = self.trash.discard(&self.config.shim_dir(&rec.id));
         if volumes {
             for m in rec.mounts.iter().filter(|m| m.anonymous) {
                 if let Some(name) = &m.name {
-                    let _ = std::fs::remove_dir_all(self.config.volumes_dir().join(name));
+                    let _ = self.trash.discard(&self.config.volumes_dir().join(name));
                 }
             }
         }

@@ -93,9 +93,11 @@ impl Engine {
     }
 
     /// Everything up to a running process; returns the init's pid.
-    async fn launch(&self, c: &Container, rec: &ContainerRecord) -> Result<i64> {
+    async fn launch(self: &Arc<Self>, c: &Arc<Container>, rec: &ContainerRecord) -> Result<i64> {
         let rootfs = self.mount_rootfs(rec)?;
-        let spec = self.build_spec(rec, &rootfs)?;
+        self.plan_network(c)?;
+        let netns = self.take_netns(c)?;
+        let spec = self.build_spec(rec, &rootfs, netns.as_deref())?;
         let dir = self.config.container_dir(&rec.id);
         let bundle = dir.join("bundle");
         std::fs::create_dir_all(&bundle).map_err(|e| EngineError::io("bundle dir", e))?;
@@ -119,9 +121,18 @@ impl Engine {
             stdin: rec.config.open_stdin.unwrap_or(false),
             stdin_once: rec.config.stdin_once.unwrap_or(false),
         };
-        self.plan_network(c)?;
-        let pid = shim::spawn(&args).await?;
-        self.wire_network(c, pid)?;
+        // The veths go into the namespace while the shim and the runtime start.
+        let wiring = {
+            let (engine, c) = (self.clone(), c.clone());
+            tokio::task::spawn_blocking(move || engine.wire_network(&c))
+        };
+        let spawned = shim::spawn(&args).await;
+        let wired = wiring
+            .await
+            .map_err(|e| EngineError::internal(format!("network setup: {e}")))
+            .and_then(|r| r);
+        spawned?;
+        wired?;
         let pending: Vec<_> = {
             let mut waiting = c.pending_attach.lock().expect("attach");
             c.shim_live.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -208,7 +219,10 @@ impl Engine {
 
     /// Mounts the container's rootfs; returns the mount point.
     pub(crate) fn mount_rootfs(&self, rec: &ContainerRecord) -> Result<PathBuf> {
-        let snap = self.snapshot(rec)?;
+        let mut snap = self.snapshot(rec)?;
+        // An `--rm` container's upper layer is deleted after its one run: nothing in
+        // it needs syncing, and unmounting a volatile overlay skips the sync.
+        snap.set_volatile(rec.host_config.auto_remove.unwrap_or(false));
         let _ = snap.unmount();
         snap.mount()
             .map_err(|e| EngineError::internal(format!("mount rootfs: {e}")))?;

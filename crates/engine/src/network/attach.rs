@@ -1,12 +1,14 @@
 //! A container joining its networks at start and leaving them at exit.
 //!
-//! Start runs in two steps around the shim: [`Engine::plan_network`] (before: addresses
-//! from the pools, host ports bound, /etc/hosts and resolv.conf written) and
-//! [`Engine::wire_network`] (after the runtime made the network namespace: veth pairs,
-//! port-map elements, DNS names). [`Engine::release_network`] undoes both and may run
-//! any number of times.
+//! Start runs in three steps: [`Engine::plan_network`] (addresses from the pools, host
+//! ports bound, /etc/hosts and resolv.conf written), [`Engine::take_netns`] (a ready
+//! network namespace from the pool, which the OCI spec joins) and
+//! [`Engine::wire_network`] (veth pairs into that namespace, port-map elements, DNS
+//! names: while the shim starts, in parallel). [`Engine::release_network`] undoes all
+//! of it and may run any number of times.
 
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_network::link::VethRequest;
@@ -106,19 +108,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Plugs the planned endpoints into the network namespace of `pid`, publishes the
-    /// ports and registers the DNS names.
-    pub(crate) fn wire_network(&self, c: &Container, pid: i64) -> Result<()> {
+    /// Gives the container a network namespace of its own from the pool (`lo` is
+    /// already up there) unless it uses the host's or another container's; returns
+    /// its path for the OCI spec.
+    pub(crate) fn take_netns(&self, c: &Container) -> Result<Option<PathBuf>> {
         let rec = c.record();
         let mode = rec.host_config.network_mode.as_deref().unwrap_or("bridge");
-        let own_netns = mode != "host" && !mode.starts_with("container:");
-        if own_netns && rec.network.endpoints.is_empty() {
-            let netns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
-            berth_network::link::loopback_up(&netns)
-                .map_err(|e| EngineError::internal(format!("set up loopback: {e}")))?;
+        if mode == "host" || mode.starts_with("container:") {
+            return Ok(None);
         }
-        for name in ordered_endpoints(&rec) {
-            self.plug(&rec, &name, pid)?;
+        let path = match self.netns_pool.get() {
+            Some(pool) => pool.take()?,
+            None => return Err(EngineError::internal("network namespaces are not set up")),
+        };
+        c.with(|r| r.network.netns = Some(path.clone()));
+        Ok(Some(path))
+    }
+
+    /// Plugs the planned endpoints into the container's namespace, publishes the ports
+    /// and registers the DNS names.
+    pub(crate) fn wire_network(&self, c: &Container) -> Result<()> {
+        let rec = c.record();
+        if let Some(netns) = &rec.network.netns {
+            for name in ordered_endpoints(&rec) {
+                self.plug(&rec, &name, netns)?;
+            }
         }
         self.relink_dns(c);
         if let (Some(fw), Some(ip)) = (&self.firewall, primary_ip(&rec)) {
@@ -132,16 +146,15 @@ impl Engine {
     }
 
     /// One endpoint's veth pair and DNS names.
-    fn plug(&self, rec: &ContainerRecord, name: &str, pid: i64) -> Result<()> {
+    fn plug(&self, rec: &ContainerRecord, name: &str, netns: &Path) -> Result<()> {
         let ep = &rec.network.endpoints[name];
         let Some(live) = &ep.live else { return Ok(()) };
         let net = self.network(&ep.network_id)?;
         let first = ordered_endpoints(rec).first().map(String::as_str) == Some(name);
-        let netns = std::path::PathBuf::from(format!("/proc/{pid}/ns/net"));
         let address = Ipv4Net::new(live.ip, live.prefix_len)
             .map_err(|e| EngineError::internal(e.to_string()))?;
         let req = VethRequest {
-            netns: &netns,
+            netns,
             host_name: &live.host_veth,
             bridge: &net.rec.bridge,
             container_name: &live.ifname,
@@ -204,7 +217,12 @@ impl Engine {
                 e.live = Some(live.clone());
             }
         });
-        if let Err(e) = self.plug(&c.record(), name, pid) {
+        let netns = rec
+            .network
+            .netns
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("/proc/{pid}/ns/net")));
+        if let Err(e) = self.plug(&c.record(), name, &netns) {
             self.detach_endpoint(&net, c, &live, false);
             return Err(e);
         }
@@ -294,12 +312,26 @@ impl Engine {
                 Err(_) => remove_veth(&live.host_veth, true),
             }
         }
-        c.with(|r| {
+        let netns = c.with(|r| {
             r.network.ports.clear();
             for e in r.network.endpoints.values_mut() {
                 e.live = None;
             }
+            r.network.netns.take()
         });
+        if let Some(path) = netns {
+            // The kernel frees the namespace, and the container ends of its veths, once
+            // the container's processes are gone too.
+            let work = move || {
+                let _ = berth_network::link::remove_netns(&path);
+            };
+            if let Err(e) = std::thread::Builder::new()
+                .name("netns-remove".into())
+                .spawn(work)
+            {
+                eprintln!("berthd: netns removal thread: {e}");
+            }
+        }
     }
 
     /// After a daemon restart: take back the addresses, host ports and DNS names of a

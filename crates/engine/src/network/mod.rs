@@ -9,6 +9,7 @@ mod attach;
 mod firewall;
 mod manage;
 pub mod model;
+pub(crate) mod netns;
 mod view;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -245,6 +246,19 @@ impl Engine {
         self.store.put_in(Table::Networks, &rec.id, &bytes)
     }
 
+    /// Removes namespace files no running container owns (a crash's leftovers) and
+    /// starts making namespaces ahead of time.
+    pub(crate) fn open_netns_pool(&self) -> Result<()> {
+        let keep = self
+            .all_containers()
+            .iter()
+            .filter_map(|c| c.with(|r| r.network.netns.clone()))
+            .collect();
+        let pool = netns::NetnsPool::open(&self.config.exec_root.join("netns"), &keep)?;
+        let _ = self.netns_pool.set(pool);
+        Ok(())
+    }
+
     /// Starts the embedded DNS server of every user network.
     pub(crate) async fn start_dns_servers(&self) {
         for net in self.all_networks() {
@@ -291,6 +305,9 @@ impl Engine {
     pub async fn shutdown_network(&self) {
         for net in self.all_networks() {
             net.dns.lock().expect("dns").take();
+        }
+        if let Some(pool) = self.netns_pool.get() {
+            pool.shutdown();
         }
         let any_alive = self
             .all_containers()

@@ -163,4 +163,8 @@ pub struct NetState {
     /// Ports bound on the host while the container runs.
     #[serde(default)]
     pub ports: Vec<PublishedPort>,
+    /// The container's own network namespace while it runs (a bind-mounted file under
+    /// `<exec-root>/netns/`, see `network/netns.rs`); none for `host` and `container:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<std::path::PathBuf>,
 }

@@ -145,7 +145,9 @@ impl Engine {
         json!({
             "Bridge": "",
             "SandboxID": if rec.state.status.is_alive() { rec.id.clone() } else { String::new() },
-            "SandboxKey": if rec.state.status.is_alive() && rec.state.pid > 0 {
+            "SandboxKey": if let Some(path) = rec.network.netns.as_ref().filter(|_| rec.state.status.is_alive()) {
+                path.display().to_string()
+            } else if rec.state.status.is_alive() && rec.state.pid > 0 {
                 format!("/proc/{}/ns/net", rec.state.pid)
             } else {
                 String::new()

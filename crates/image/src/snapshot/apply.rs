@@ -104,7 +104,12 @@ fn new_api(
         }
     })?;
     for (i, param) in params.iter().enumerate() {
-        sys::fsconfig_set_string(fs.as_fd(), param.key, &param.value).map_err(|source| {
+        let set = if param.value.is_empty() {
+            sys::fsconfig_set_flag(fs.as_fd(), param.key)
+        } else {
+            sys::fsconfig_set_string(fs.as_fd(), param.key, &param.value)
+        };
+        set.map_err(|source| {
             // Before Linux 6.8 overlayfs rejects the unknown key `lowerdir+` right away.
             if i == 0 && errno(&source) == Errno::EINVAL {
                 SnapshotError::NewApiUnsupported { source }

@@ -173,6 +173,7 @@ pub struct Snapshot {
     upper_work: Option<(PathBuf, PathBuf)>,
     target: PathBuf,
     owns_target: bool,
+    volatile: bool,
 }
 
 impl Snapshot {
@@ -245,12 +246,31 @@ impl Snapshot {
             upper_work,
             target,
             owns_target,
+            volatile: false,
         })
+    }
+
+    /// Mounts the upper layer `volatile` (no syncs; see [`plan::Layout::volatile`]):
+    /// for containers whose upper layer is deleted after one run (`--rm`). Kernels
+    /// without the option get a normal mount.
+    pub fn set_volatile(&mut self, on: bool) {
+        self.volatile = on;
     }
 
     /// Mounts the overlay at the target and says how. Mounting an already mounted
     /// snapshot stacks a second mount; callers track whether it is mounted.
     pub fn mount(&self) -> Result<MountStrategy, SnapshotError> {
+        match self.mount_once() {
+            Err(_) if self.volatile => Self {
+                volatile: false,
+                ..self.clone()
+            }
+            .mount_once(),
+            done => done,
+        }
+    }
+
+    fn mount_once(&self) -> Result<MountStrategy, SnapshotError> {
         let caps = plan::KernelCaps {
             lowerdir_append: true,
         };
@@ -277,6 +297,7 @@ impl Snapshot {
                 .upper_work
                 .as_ref()
                 .map(|(u, w)| (u.as_path(), w.as_path())),
+            volatile: self.volatile && self.upper_work.is_some(),
         };
         plan::mount_plan(&layout, caps).map_err(|source| SnapshotError::Plan {
             target: self.target.clone(),

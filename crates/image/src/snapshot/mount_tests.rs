@@ -225,12 +225,45 @@ fn colons_commas_and_backslashes_in_paths_work_with_both_apis() {
     let layout = Layout {
         lowers: snap.lowers(),
         upper_work: Some((&upper, &work)),
+        volatile: false,
     };
     apply::apply(&plan::new_api_plan(&layout), snap.target()).unwrap();
     let _guard = MountGuard(snap.target().to_path_buf());
     assert_union_of(snap.target(), 3);
     assert_eq!(read(&snap.target().join("w")), "w", "same upper reused");
     snap.remove().unwrap();
+    assert_no_mounts_under(tmp.path());
+}
+
+/// The mount options of the mount at `target` (mountinfo's per-superblock field).
+fn super_options(target: &Path) -> String {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let target = target.to_str().unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(target))
+        .unwrap_or_else(|| panic!("{target} is not mounted"));
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn volatile_upper_layers_mount_through_both_apis() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, strategy) in [(2, MountStrategy::Classic), (150, MountStrategy::NewApi)] {
+        let lowers = layers(&tmp.path().join(format!("l{n}")), n, None);
+        let mut snap = Snapshot::prepare(&tmp.path().join(format!("c{n}")), &lowers).unwrap();
+        snap.set_volatile(true);
+        assert_eq!(snap.mount().unwrap(), strategy);
+        let _guard = MountGuard(snap.target().to_path_buf());
+        let opts = super_options(snap.target());
+        // Shown as `volatile` before Linux 6.6 and as `fsync=volatile` since.
+        let volatile = |o: &str| o == "volatile" || o == "fsync=volatile";
+        assert!(opts.split(',').any(volatile), "{strategy:?}: {opts}");
+        write(&snap.target().join("new"), "x");
+        assert!(snap.upper().unwrap().join("new").exists());
+        snap.remove().unwrap();
+        assert!(!snap.dir().exists());
+    }
     assert_no_mounts_under(tmp.path());
 }
 

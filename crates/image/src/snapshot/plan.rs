@@ -52,6 +52,10 @@ pub struct Layout<'a> {
     pub lowers: &'a [PathBuf],
     /// Upper and work dir, absent for a read-only view.
     pub upper_work: Option<(&'a Path, &'a Path)>,
+    /// overlayfs `volatile` (Linux 5.10): no syncs of the upper layer, so unmounting
+    /// costs no filesystem sync. For throw-away upper layers only: after a crash the
+    /// kernel refuses to mount that upper dir again.
+    pub volatile: bool,
 }
 
 /// One `fsconfig` call of the new-API strategy.
@@ -177,6 +181,12 @@ pub fn new_api_plan(layout: &Layout<'_>) -> MountPlan {
             key: c"workdir",
             value: cstring(escaped(work)),
         });
+        if layout.volatile {
+            params.push(FsParam {
+                key: c"volatile",
+                value: CString::default(),
+            });
+        }
     }
     for (key, value) in HARDENING_OPTIONS {
         params.push(FsParam {
@@ -243,6 +253,9 @@ fn classic_data<'p>(lowers: impl Iterator<Item = &'p Path>, layout: &Layout<'_>)
         escape_into(&mut data, upper);
         data.extend_from_slice(b",workdir=");
         escape_into(&mut data, work);
+        if layout.volatile {
+            data.extend_from_slice(b",volatile");
+        }
     }
     for (key, value) in HARDENING_OPTIONS {
         data.push(b',');

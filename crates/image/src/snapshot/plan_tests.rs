@@ -20,6 +20,7 @@ fn rw<'a>(lowers: &'a [PathBuf], upper: &'a Path, work: &'a Path) -> Layout<'a> 
     Layout {
         lowers,
         upper_work: Some((upper, work)),
+        volatile: false,
     }
 }
 
@@ -149,6 +150,7 @@ fn read_only_views_have_no_upper_and_single_layer_is_a_bind() {
     let view = Layout {
         lowers: &one,
         upper_work: None,
+        volatile: false,
     };
     assert_eq!(
         mount_plan(&view, NEW).unwrap(),
@@ -160,6 +162,7 @@ fn read_only_views_have_no_upper_and_single_layer_is_a_bind() {
     let view = Layout {
         lowers: &two,
         upper_work: None,
+        volatile: false,
     };
     let plan = mount_plan(&view, NEW).unwrap();
     let MountPlan::Classic {

@@ -15,6 +15,8 @@ use nix::mount::{MntFlags, MsFlags};
 
 /// `FSOPEN_CLOEXEC` from `<linux/mount.h>`.
 const FSOPEN_CLOEXEC: c_uint = 0x1;
+/// `FSCONFIG_SET_FLAG` (`enum fsconfig_command`).
+const FSCONFIG_SET_FLAG: c_uint = 0;
 /// `FSCONFIG_SET_STRING` (`enum fsconfig_command`).
 const FSCONFIG_SET_STRING: c_uint = 1;
 /// `FSCONFIG_CMD_CREATE` (`enum fsconfig_command`).
@@ -130,6 +132,24 @@ pub fn fsconfig_set_string(fs: BorrowedFd<'_>, key: &CStr, value: &CStr) -> io::
             FSCONFIG_SET_STRING,
             key.as_ptr(),
             value.as_ptr(),
+            0,
+        )
+    };
+    unit_result(ret)
+}
+
+/// `fsconfig(fs, FSCONFIG_SET_FLAG, key, NULL, 0)`: a parameter without a value (such
+/// as overlayfs' `volatile`); see fsconfig(2), Linux 5.2.
+pub fn fsconfig_set_flag(fs: BorrowedFd<'_>, key: &CStr) -> io::Result<()> {
+    // SAFETY: `fs` is a live fd borrowed for the call; `key` is a NUL-terminated string
+    // that outlives the call and is only read; the value must be NULL for a flag.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_SET_FLAG,
+            key.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
             0,
         )
     };

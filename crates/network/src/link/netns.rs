@@ -1,5 +1,7 @@
 //! Sockets inside a container's network namespace, opened from a short-lived helper
-//! thread that joins the namespace (setns(2), `CLONE_NEWNET`, Linux 3.0) and exits.
+//! thread that joins the namespace (setns(2), `CLONE_NEWNET`, Linux 3.0) and exits;
+//! and named namespaces made the same way (unshare(2) on a helper thread, kept alive by
+//! a bind mount of the thread's namespace file, as `ip netns add` does).
 //!
 //! A socket stays in the namespace it was created in, so once the helper has opened
 //! them, the calling thread configures the container's interfaces without ever leaving
@@ -8,7 +10,11 @@
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use nix::sched::{setns, CloneFlags};
+use std::fs::File;
+use std::path::Path;
+
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{setns, unshare, CloneFlags};
 use rustix::net::{netdevice, socket_with, AddressFamily, SocketFlags, SocketType};
 
 use super::{LinkError, Step};
@@ -72,4 +78,69 @@ fn open_in(netns: BorrowedFd<'_>, what: &str) -> Result<Inside, LinkError> {
     )
     .map_err(|e| LinkError::new(Step::OpenNetlink, what, e.into()))?;
     Ok(Inside { route, ioctl })
+}
+
+/// Creates a network namespace with `lo` up and keeps it alive at `path` (a new file,
+/// bind-mounted over by the namespace). Nothing is left when it fails.
+pub(super) fn create_named(path: &Path) -> Result<(), LinkError> {
+    let what = path.display().to_string();
+    File::options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| LinkError::new(Step::CreateNetns, &what, e))?;
+    let made = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("berth-netns".into())
+            .stack_size(HELPER_STACK)
+            .spawn_scoped(scope, || make_in_thread(path, &what))
+            .map_err(|e| LinkError::new(Step::CreateNetns, &what, e))?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(LinkError::new(
+                    Step::CreateNetns,
+                    &what,
+                    io::Error::other("helper thread panicked"),
+                ))
+            })
+    });
+    if made.is_err() {
+        let _ = remove_named(path);
+    }
+    made
+}
+
+/// Runs on the helper thread, which ends right after: the namespace outlives it through
+/// the bind mount.
+fn make_in_thread(path: &Path, what: &str) -> Result<(), LinkError> {
+    unshare(CloneFlags::CLONE_NEWNET)
+        .map_err(|e| LinkError::new(Step::CreateNetns, what, e.into()))?;
+    mount(
+        Some("/proc/thread-self/ns/net"),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| LinkError::new(Step::MountNetns, what, e.into()))?;
+    let mut route = Socket::route().map_err(|e| LinkError::new(Step::OpenNetlink, what, e))?;
+    route
+        .request(super::msg::set_up_by_name("lo"))
+        .map_err(|e| LinkError::new(Step::SetUp, &format!("lo in {what}"), e))
+}
+
+/// Unmounts and deletes a namespace made by [`create_named`]; the kernel frees the
+/// namespace (and the links in it) once no process uses it. Absent is fine.
+pub(super) fn remove_named(path: &Path) -> Result<(), LinkError> {
+    let what = path.display().to_string();
+    match umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
+        Err(e) => return Err(LinkError::new(Step::UnmountNetns, &what, e.into())),
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(LinkError::new(Step::UnmountNetns, &what, e))
+        }
+        _ => Ok(()),
+    }
 }
