@@ -202,6 +202,15 @@ impl Cgroup {
         }
     }
 
+    /// How many processes the OOM killer killed in this cgroup so far; cheaper than
+    /// [`Cgroup::stats`] when that is all the caller needs.
+    pub fn oom_kills(&self) -> Result<u64, CgroupError> {
+        match &self.backend {
+            Backend::V1(c) => c.oom_kills(),
+            Backend::V2(c) => c.oom_kills(),
+        }
+    }
+
     /// Remove the cgroup directories (the cgroup must be empty); missing dirs are fine.
     /// Ancestors are kept: they are shared with other containers (e.g. `/docker`), and
     /// removing and re-creating them on every run would cost a mkdir per hierarchy.

@@ -251,6 +251,48 @@ mod host {
     }
 
     #[test]
+    fn oom_kills_are_counted() {
+        let path = test_path("oom");
+        let cg = Cgroup::new(&path).unwrap();
+        let limit = 16 << 20;
+        let r = LinuxResourcesBuilder::default()
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .limit(limit)
+                    .swap(limit)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        cg.create(Some(&r)).unwrap();
+        assert_eq!(cg.oom_kills().unwrap(), 0);
+        // `tail` keeps the last (never-ending) line of /dev/zero in memory.
+        let mut hog = Command::new("sh")
+            .arg("-c")
+            .arg("read _; exec tail /dev/zero")
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        cg.add_pid(i32::try_from(hog.id()).unwrap()).unwrap();
+        hog.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let status = hog.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt as _;
+        assert_eq!(status.signal(), Some(9), "{status:?}");
+        assert_eq!(cg.oom_kills().unwrap(), 1);
+        assert_eq!(cg.stats().unwrap().memory.oom_kill, 1);
+        for _ in 0..100 {
+            if cg.pids().unwrap().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        cg.destroy().unwrap();
+        cg.remove_empty_ancestors();
+        assert_eq!(leftovers(&path), Vec::<PathBuf>::new());
+    }
+
+    #[test]
     fn bad_value_names_file_and_rolls_back() {
         let path = test_path("bad");
         let cg = Cgroup::new(&path).unwrap();

@@ -102,7 +102,7 @@ fn receive_master(listener: &UnixListener) -> Result<OwnedFd, String> {
 }
 
 fn oom_kills(cgroup: &Cgroup) -> u64 {
-    cgroup.stats().map(|s| s.memory.oom_kill).unwrap_or(0)
+    cgroup.oom_kills().unwrap_or(0)
 }
 
 fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, String> {

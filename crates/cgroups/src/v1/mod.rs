@@ -275,6 +275,11 @@ impl V1 {
         stats::read_stats(self)
     }
 
+    /// OOM kills so far (`memory.oom_control`); 0 without the memory controller.
+    pub fn oom_kills(&self) -> Result<u64, CgroupError> {
+        stats::read_oom_kills(self)
+    }
+
     /// Remove the directory (and now-empty ancestors) from every hierarchy.
     /// The hierarchy description this cgroup was built from.
     pub fn hierarchy(&self) -> crate::Hierarchy {

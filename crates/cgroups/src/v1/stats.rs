@@ -72,6 +72,18 @@ fn read_memory(d: &Path, s: &mut Stats) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// `oom_kill` of `memory.oom_control` alone: the shim reads it at start and exit, where
+/// the whole of [`read_stats`] (memory.stat is computed on every read) would cost more.
+pub fn read_oom_kills(cg: &V1) -> Result<u64, CgroupError> {
+    match cg.dir_of("memory") {
+        Some(d) => {
+            let oom = parse_flat_keyed(&cgfs::read(&d.join("memory.oom_control"))?);
+            Ok(oom.get("oom_kill").copied().unwrap_or(0))
+        }
+        None => Ok(0),
+    }
+}
+
 fn memory_entry(d: &Path, prefix: &str) -> Result<MemoryEntry, CgroupError> {
     let f = |name: &str| cgfs::read_u64(&d.join(format!("{prefix}.{name}")));
     Ok(MemoryEntry {

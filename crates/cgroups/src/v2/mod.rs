@@ -161,6 +161,11 @@ impl V2 {
         stats::read_stats(&self.dir())
     }
 
+    /// OOM kills so far (`memory.events`); 0 without the memory controller.
+    pub fn oom_kills(&self) -> Result<u64, CgroupError> {
+        stats::read_oom_kills(&self.dir())
+    }
+
     /// Remove the directory (ancestors stay, as with runc: they are shared).
     pub fn destroy(&self) -> Result<(), CgroupError> {
         cgfs::remove_cgroup(&self.dir(), Instant::now() + cgfs::RMDIR_PATIENCE)

@@ -26,6 +26,13 @@ fn read_u64_opt(path: &Path) -> Result<Option<u64>, CgroupError> {
     Ok(read_opt(path)?.and_then(|t| cgfs::parse_u64(t.trim())))
 }
 
+/// `oom_kill` of `memory.events` alone (see the v1 counterpart).
+pub fn read_oom_kills(dir: &Path) -> Result<u64, CgroupError> {
+    Ok(read_opt(&dir.join("memory.events"))?
+        .map(|ev| parse_flat_keyed(&ev).get("oom_kill").copied().unwrap_or(0))
+        .unwrap_or(0))
+}
+
 /// Read everything available from `dir`.
 pub fn read_stats(dir: &Path) -> Result<Stats, CgroupError> {
     let mut s = Stats::default();
