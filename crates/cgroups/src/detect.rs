@@ -1,17 +1,39 @@
 //! Which cgroup hierarchies this host has: parse /proc/self/mountinfo into a [`Hierarchy`].
 //!
-//! Runs in the runtime process (host mount namespace) each time a [`crate::Cgroup`] is
-//! built; nothing is cached in statics. Owns nothing. Follows proc(5) for the mountinfo
+//! Runs in the runtime process (host mount namespace). Follows proc(5) for the mountinfo
 //! format: cgroup v1 controllers (and `name=` hierarchies) come from the super options,
 //! cgroup2 is recognised by its fs type. Pure v2 means cgroup2 is mounted and no v1
 //! controller is; everything else with v1 controllers is v1/hybrid.
+//!
+//! mountinfo grows with every mount on the host (each running container adds an
+//! overlay line with long options that the kernel escapes on every read): on a host
+//! with a hundred containers one read costs more than half a millisecond. So
+//! [`Hierarchy::current`] reads it once per process and afterwards only checks with
+//! statfs(2) that the remembered mountpoints are still cgroup filesystems; a parent that
+//! knows the answer (berthd, for its shims) passes it in [`HIERARCHY_ENV`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
 
 use crate::CgroupError;
 
+/// Environment variable with a [`Hierarchy`] (JSON, see [`Hierarchy::to_env_value`])
+/// that a parent hands to a child process, which then reads no mountinfo. It is
+/// checked like the in-process cache, so a stale or bogus value is ignored.
+pub const HIERARCHY_ENV: &str = "BERTH_CGROUP_HIERARCHY";
+
+/// statfs(2) `f_type` of a cgroup v1 hierarchy (linux/magic.h).
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+/// statfs(2) `f_type` of cgroup2 (linux/magic.h).
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// The process-wide answer of [`Hierarchy::current`].
+static CURRENT: Mutex<Option<Hierarchy>> = Mutex::new(None);
+
 /// One mounted cgroup v1 hierarchy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct V1Mount {
     /// Where it is mounted, e.g. `/sys/fs/cgroup/cpu,cpuacct`.
     pub mountpoint: PathBuf,
@@ -28,7 +50,7 @@ impl V1Mount {
 }
 
 /// The cgroup layout of the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Hierarchy {
     /// cgroup v1, possibly hybrid (a controller-less cgroup2 mount next to the v1 ones).
     V1 {
@@ -50,6 +72,54 @@ impl Hierarchy {
         let text = std::fs::read_to_string("/proc/self/mountinfo")
             .map_err(|err| CgroupError::ReadMountinfo { err })?;
         hierarchy_from_mountinfo(&text).ok_or(CgroupError::NoHierarchy)
+    }
+
+    /// The hierarchy, read once per process (or taken from [`HIERARCHY_ENV`]) and
+    /// re-read only when a remembered mountpoint is no longer a cgroup filesystem.
+    pub fn current() -> Result<Self, CgroupError> {
+        let env = std::env::var(HIERARCHY_ENV).ok();
+        Self::current_with(env.as_deref())
+    }
+
+    fn current_with(env: Option<&str>) -> Result<Self, CgroupError> {
+        let mut cached = CURRENT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = cached.as_ref().filter(|h| h.still_mounted()) {
+            return Ok(h.clone());
+        }
+        let h = match env
+            .and_then(Self::from_env_value)
+            .filter(Hierarchy::still_mounted)
+        {
+            Some(h) => h,
+            None => Self::detect()?,
+        };
+        *cached = Some(h.clone());
+        Ok(h)
+    }
+
+    /// The value for [`HIERARCHY_ENV`].
+    pub fn to_env_value(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses a [`HIERARCHY_ENV`] value; `None` if it is not one.
+    pub fn from_env_value(value: &str) -> Option<Self> {
+        serde_json::from_str(value).ok()
+    }
+
+    /// Whether every mountpoint is still a cgroup filesystem of its version.
+    pub fn still_mounted(&self) -> bool {
+        let is = |path: &Path, magic: i64| crate::sys::fs::fs_magic(path).ok() == Some(magic);
+        match self {
+            Hierarchy::V1 { mounts, unified } => {
+                !mounts.is_empty()
+                    && mounts.iter().all(|m| is(&m.mountpoint, CGROUP_SUPER_MAGIC))
+                    && unified
+                        .as_deref()
+                        .is_none_or(|u| is(u, CGROUP2_SUPER_MAGIC))
+            }
+            Hierarchy::V2 { root } => is(root, CGROUP2_SUPER_MAGIC),
+        }
     }
 }
 
@@ -213,5 +283,36 @@ mod tests {
     #[test]
     fn this_host_parses() {
         Hierarchy::detect().unwrap();
+    }
+
+    #[test]
+    fn current_matches_detect_and_survives_the_env_round_trip() {
+        let detected = Hierarchy::detect().unwrap();
+        assert!(detected.still_mounted());
+        assert_eq!(Hierarchy::current_with(None).unwrap(), detected);
+        let value = detected.to_env_value();
+        assert_eq!(Hierarchy::from_env_value(&value), Some(detected.clone()));
+        assert_eq!(Hierarchy::current_with(Some(&value)).unwrap(), detected);
+    }
+
+    #[test]
+    fn bogus_or_stale_values_are_not_trusted() {
+        assert_eq!(Hierarchy::from_env_value("not json"), None);
+        // /tmp is no cgroup filesystem: such a hierarchy fails the check.
+        let fake = Hierarchy::V2 {
+            root: PathBuf::from("/tmp"),
+        };
+        assert!(!fake.still_mounted());
+        let fake_v1 = Hierarchy::V1 {
+            mounts: vec![V1Mount {
+                mountpoint: PathBuf::from("/proc"),
+                controllers: vec!["memory".into()],
+            }],
+            unified: None,
+        };
+        assert!(!fake_v1.still_mounted());
+        let detected = Hierarchy::detect().unwrap();
+        let current = Hierarchy::current_with(Some(&fake.to_env_value())).unwrap();
+        assert_eq!(current, detected);
     }
 }

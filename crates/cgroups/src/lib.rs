@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-pub use detect::{Hierarchy, V1Mount};
+pub use detect::{Hierarchy, V1Mount, HIERARCHY_ENV};
 pub use error::CgroupError;
 pub use stats::{
     BlkioEntry, BlkioStats, CpuStats, CpuUsage, HugetlbStats, MemoryEntry, MemoryStats, PidsStats,
@@ -59,7 +59,7 @@ impl Cgroup {
     /// Resolve the cgroup for `cgroups_path` (absolute within the hierarchy; relative paths
     /// are taken relative to the root) on this host's hierarchy.
     pub fn new(cgroups_path: &Path) -> Result<Self, CgroupError> {
-        Self::with_hierarchy(cgroups_path, Hierarchy::detect()?)
+        Self::with_hierarchy(cgroups_path, Hierarchy::current()?)
     }
 
     /// Like [`Cgroup::new`] on an explicitly given hierarchy (e.g. a v2 cgroup on a hybrid

@@ -227,6 +227,7 @@ impl Engine {
         .map_err(|err| EngineError::io("write exec process.json", err))?;
 
         let mut cmd = tokio::process::Command::new(&self.config.runtime_path);
+        crate::shim::pass_cgroup_hierarchy(cmd.as_std_mut());
         cmd.arg("--root")
             .arg(self.config.runtime_root())
             .arg("--log")

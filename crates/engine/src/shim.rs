@@ -64,6 +64,7 @@ pub async fn spawn(args: &ShimArgs) -> Result<i64> {
     let _ = std::fs::remove_dir_all(&args.dir);
     std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
     let mut cmd = tokio::process::Command::new(&args.binary);
+    pass_cgroup_hierarchy(cmd.as_std_mut());
     cmd.arg("--id")
         .arg(&args.id)
         .arg("--bundle")
@@ -120,6 +121,14 @@ pub async fn spawn(args: &ShimArgs) -> Result<i64> {
         )));
     }
     Err(EngineError::internal(msg.to_string()))
+}
+
+/// Hands berthd's knowledge of the cgroup mounts to a child (the shim, `berth-runtime
+/// exec`), which then reads no /proc/self/mountinfo (see berth_cgroups::HIERARCHY_ENV).
+pub(crate) fn pass_cgroup_hierarchy(cmd: &mut std::process::Command) {
+    if let Ok(h) = berth_cgroups::Hierarchy::current() {
+        cmd.env(berth_cgroups::HIERARCHY_ENV, h.to_env_value());
+    }
 }
 
 fn sock(dir: &Path) -> PathBuf {

@@ -29,6 +29,22 @@ pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
     Ok(f.into())
 }
 
+/// `statfs(2)`'s filesystem type of `path` (`f_type`), e.g. `CGROUP2_SUPER_MAGIC`.
+pub fn fs_magic(path: &Path) -> io::Result<i64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let mut buf = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path that outlives the call and `buf` is a
+    // properly sized, writable statfs the kernel fills in; it is read only on success.
+    let ret = unsafe { libc::statfs(c.as_ptr(), buf.as_mut_ptr()) };
+    if ret != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statfs returned 0, so the kernel initialised the whole struct.
+    Ok(unsafe { buf.assume_init() }.f_type)
+}
+
 /// Whether an open/read/write error means the cgroup directory was removed under us:
 /// `ENOENT` for the path, or `ENODEV` for a file of an already-removed cgroup.
 pub fn is_removed_cgroup(err: &io::Error) -> bool {
