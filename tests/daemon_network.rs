@@ -500,6 +500,23 @@ fn network_bad_input() {
         "{}",
         unknown.stderr
     );
+    // Another container's stack that does not exist: refused at create, and the CLI
+    // does not take it for a missing image (no pull attempt).
+    let no_peer = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:nope",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(no_peer.code(), 125);
+    assert!(
+        no_peer.stderr.contains("No such container: nope")
+            && !no_peer.stderr.contains("Unable to find image"),
+        "{}",
+        no_peer.stderr
+    );
     let gw = d.docker(&[
         "network",
         "create",

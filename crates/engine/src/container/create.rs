@@ -268,7 +268,11 @@ fn check_host_config(engine: &Engine, h: &HostConfig) -> Result<()> {
                 "conflicting options: custom host-to-IP mapping and the network mode",
             ));
         }
-        return engine.container(other).map(|_| ());
+        // 400 rather than 404, as for an unknown network below.
+        return engine
+            .container(other)
+            .map(|_| ())
+            .map_err(|e| EngineError::invalid(e.message));
     }
     match mode {
         "" | "default" => Ok(()),
