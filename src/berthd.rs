@@ -506,7 +506,12 @@ fn pids_referring_to(needle: &str) -> Vec<i32> {
             continue;
         }
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(needle) {
+        // A shim berthd started on standby has no paths on its command line; it works
+        // in its directory under the exec root.
+        let cwd = fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle)
+            || cwd.to_string_lossy().contains(needle)
+        {
             out.push(pid);
         }
     }

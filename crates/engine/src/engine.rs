@@ -37,6 +37,8 @@ pub struct Engine {
     pub(crate) port_releases: Arc<crate::network::PortReleases>,
     /// Network namespaces made ahead of time (set up after restore).
     pub(crate) netns_pool: std::sync::OnceLock<crate::network::netns::NetnsPool>,
+    /// Starts shims (one kept on standby).
+    pub(crate) shims: crate::shim::Launcher,
     /// Directory trees being deleted in the background.
     pub(crate) trash: crate::trash::Trash,
 }
@@ -90,6 +92,7 @@ impl Engine {
             firewall: firewall.then(|| berth_network::nft::Firewall::new(&table)),
             port_releases: Default::default(),
             netns_pool: Default::default(),
+            shims: Default::default(),
             trash,
         });
         engine.open_networks()?;
@@ -102,6 +105,7 @@ impl Engine {
 
     /// Waits until every queued metadata write is committed (clean shutdown).
     pub fn flush(&self) {
+        self.shims.shutdown();
         self.store.flush();
         self.trash.flush();
     }

@@ -58,69 +58,167 @@ pub struct ShimArgs {
     pub stdin_once: bool,
 }
 
-/// Starts a shim and waits for its `ready <pid>` line. The container is created (its
-/// init waits at the start gate) when this returns Ok.
-pub async fn spawn(args: &ShimArgs) -> Result<i64> {
-    let _ = std::fs::remove_dir_all(&args.dir);
-    std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
-    let mut cmd = tokio::process::Command::new(&args.binary);
-    pass_cgroup_hierarchy(cmd.as_std_mut());
-    cmd.arg("--id")
-        .arg(&args.id)
-        .arg("--bundle")
-        .arg(&args.bundle)
-        .arg("--runtime-root")
-        .arg(&args.runtime_root)
-        .arg("--dir")
-        .arg(&args.dir)
-        .arg("--log")
-        .arg(&args.log)
-        .arg("--log-max-size")
-        .arg(args.log_max_size.to_string())
-        .arg("--log-max-file")
-        .arg(args.log_max_file.to_string());
-    if args.tty {
-        cmd.arg("--tty");
+impl ShimArgs {
+    /// The shim's flags (docs/design/shim-protocol.md).
+    fn flags(&self) -> Vec<std::ffi::OsString> {
+        let mut out: Vec<std::ffi::OsString> = Vec::with_capacity(18);
+        let mut flag = |name: &str, value: &std::ffi::OsStr| {
+            out.push(name.into());
+            out.push(value.to_os_string());
+        };
+        flag("--id", self.id.as_ref());
+        flag("--bundle", self.bundle.as_os_str());
+        flag("--runtime-root", self.runtime_root.as_os_str());
+        flag("--dir", self.dir.as_os_str());
+        flag("--log", self.log.as_os_str());
+        flag("--log-max-size", self.log_max_size.to_string().as_ref());
+        flag("--log-max-file", self.log_max_file.to_string().as_ref());
+        for (on, name) in [
+            (self.tty, "--tty"),
+            (self.stdin, "--stdin"),
+            (self.stdin_once, "--stdin-once"),
+        ] {
+            if on {
+                out.push(name.into());
+            }
+        }
+        out
     }
-    if args.stdin {
-        cmd.arg("--stdin");
+}
+
+/// A `berth-shim --standby` started ahead of time: it waits on its stdin for the flags
+/// of the next container, so that the exec and the process start-up (~0.7 ms on this
+/// kind of VM, mostly glibc probing the CPU) happen before a start asks for a shim.
+/// Dropping it closes its stdin and it exits.
+#[derive(Debug)]
+struct Standby {
+    child: tokio::process::Child,
+}
+
+impl Standby {
+    fn spawn(binary: &Path) -> Result<Standby> {
+        let mut cmd = tokio::process::Command::new(binary);
+        pass_cgroup_hierarchy(cmd.as_std_mut());
+        cmd.arg("--standby")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(false);
+        let child = cmd
+            .spawn()
+            .map_err(|e| EngineError::io(format!("spawn {}", binary.display()), e))?;
+        Ok(Standby { child })
     }
-    if args.stdin_once {
-        cmd.arg("--stdin-once");
+}
+
+/// Starts shims, keeping one [`Standby`] ready for the next start.
+#[derive(Debug, Default)]
+pub struct Launcher {
+    standby: std::sync::Mutex<Option<Standby>>,
+}
+
+impl Launcher {
+    /// Starts a shim for `args` and waits for its `ready <pid>` line. The container is
+    /// created (its init waits at the start gate) when this returns Ok.
+    pub async fn spawn(&self, args: &ShimArgs) -> Result<i64> {
+        let _ = std::fs::remove_dir_all(&args.dir);
+        std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
+        let ready = self.standby.lock().expect("standby shim").take();
+        let result = match ready {
+            Some(standby) => match feed(standby, args).await {
+                // The standby died meanwhile (killed, or berth-shim replaced): once more
+                // with a fresh one.
+                Err(Fed::NotTaken) => self.fresh(args).await,
+                other => other.map_err(Fed::into_error),
+            },
+            None => self.fresh(args).await,
+        };
+        self.refill(&args.binary);
+        result
     }
-    let stderr = std::fs::File::create(args.dir.join("shim.log"))
-        .map_err(|e| EngineError::io("shim log", e))?;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .kill_on_drop(false);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| EngineError::io(format!("spawn {}", args.binary.display()), e))?;
-    let stdout = child.stdout.take().expect("piped stdout");
+
+    async fn fresh(&self, args: &ShimArgs) -> Result<i64> {
+        feed(Standby::spawn(&args.binary)?, args)
+            .await
+            .map_err(Fed::into_error)
+    }
+
+    /// Starts the next standby in the background.
+    fn refill(&self, binary: &Path) {
+        if self.standby.lock().expect("standby shim").is_some() {
+            return;
+        }
+        match Standby::spawn(binary) {
+            Ok(s) => {
+                let previous = self.standby.lock().expect("standby shim").replace(s);
+                drop(previous);
+            }
+            Err(e) => eprintln!("berthd: standby shim: {e}"),
+        }
+    }
+
+    /// Lets the standby go (clean shutdown).
+    pub fn shutdown(&self) {
+        drop(self.standby.lock().expect("standby shim").take());
+    }
+}
+
+/// How handing flags to a standby failed.
+enum Fed {
+    /// The standby was gone before it read the flags.
+    NotTaken,
+    /// It took them and then failed.
+    Failed(EngineError),
+}
+
+impl Fed {
+    fn into_error(self) -> EngineError {
+        match self {
+            Fed::NotTaken => EngineError::internal("berth-shim exited before it read its flags"),
+            Fed::Failed(e) => e,
+        }
+    }
+}
+
+/// Hands `args` to a standby shim (NUL-separated flags, then EOF) and reads its status
+/// line.
+async fn feed(mut standby: Standby, args: &ShimArgs) -> std::result::Result<i64, Fed> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut payload = Vec::with_capacity(512);
+    for f in args.flags() {
+        payload.extend_from_slice(f.as_bytes());
+        payload.push(0);
+    }
+    let mut stdin = standby.child.stdin.take().ok_or(Fed::NotTaken)?;
+    if stdin.write_all(&payload).await.is_err() {
+        return Err(Fed::NotTaken);
+    }
+    drop(stdin);
+    let stdout = standby.child.stdout.take().ok_or(Fed::NotTaken)?;
     let mut line = String::new();
     let read = BufReader::new(stdout).read_line(&mut line).await;
     // The shim setsid()s and outlives us; reap it in the background if it is our child.
+    let mut child = standby.child;
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    read.map_err(|e| EngineError::io("read shim ready line", e))?;
+    read.map_err(|e| Fed::Failed(EngineError::io("read shim ready line", e)))?;
     let line = line.trim_end();
     if let Some(pid) = line.strip_prefix("ready ") {
         return pid
             .trim()
             .parse()
-            .map_err(|_| EngineError::internal(format!("shim said {line:?}")));
+            .map_err(|_| Fed::Failed(EngineError::internal(format!("shim said {line:?}"))));
     }
     let msg = line.strip_prefix("error ").unwrap_or(line);
     if msg.is_empty() {
         let log = std::fs::read_to_string(args.dir.join("shim.log")).unwrap_or_default();
-        return Err(EngineError::internal(format!(
+        return Err(Fed::Failed(EngineError::internal(format!(
             "berth-shim exited without a status: {}",
             log.trim()
-        )));
+        ))));
     }
-    Err(EngineError::internal(msg.to_string()))
+    Err(Fed::Failed(EngineError::internal(msg.to_string())))
 }
 
 /// Hands berthd's knowledge of the cgroup mounts to a child (the shim, `berth-runtime

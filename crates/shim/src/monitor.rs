@@ -59,6 +59,17 @@ pub fn run(cfg: Config, ready_out: OwnedFd) -> i32 {
     }
 }
 
+/// For a shim started ahead of time (`--standby`): its stderr goes to `dir/shim.log`,
+/// as berthd arranges for a shim it starts with flags, and its working directory
+/// becomes `dir`, so that `/proc/<pid>/cwd` names the container's shim (its command
+/// line is only `berth-shim --standby`). Failures leave stderr where it was.
+pub fn adopt_dir(dir: &Path) {
+    let _ = std::env::set_current_dir(dir);
+    if let Ok(log) = File::create(dir.join("shim.log")) {
+        let _ = berth_runtime::sys::fd::dup_onto(log.as_fd(), 2);
+    }
+}
+
 fn set_nonblocking(fd: BorrowedFd<'_>) -> Result<(), String> {
     let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| format!("F_GETFL: {e}"))?;
     let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;

@@ -95,6 +95,36 @@ impl TestShim {
         line
     }
 
+    /// Spawns `berth-shim --standby`, hands it the flags on stdin (NUL-separated, then
+    /// EOF) as berthd does, and returns its first stdout line.
+    fn spawn_standby(&mut self, extra: &[&str]) -> String {
+        use std::io::Write as _;
+        use std::os::unix::ffi::OsStrExt as _;
+        let cmd = self.command(extra);
+        let mut child = Command::new(cmd.get_program())
+            .arg("--standby")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn berth-shim --standby");
+        let mut flags = Vec::new();
+        for a in cmd.get_args() {
+            flags.extend_from_slice(a.as_bytes());
+            flags.push(0);
+        }
+        std::fs::create_dir_all(self.dir()).unwrap();
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&flags).expect("write flags");
+        drop(stdin);
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read ready line");
+        self.child = Some(child);
+        line
+    }
+
     fn spawn_ready(&mut self, extra: &[&str]) -> i32 {
         let line = self.spawn(extra);
         line.strip_prefix("ready ")
@@ -217,6 +247,44 @@ fn ready_start_and_json_log() {
     assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{time}");
     // The state dir is gone.
     assert!(!t.root().join(&t.id).exists());
+}
+
+#[test]
+fn standby_shim_takes_its_flags_from_stdin() {
+    let mut t = TestShim::new(&["sh", "-c", "echo from-standby; echo oops >&2; exit 4"]);
+    let line = t.spawn_standby(&[]);
+    let pid: i32 = line
+        .strip_prefix("ready ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("expected ready line, got {line:?}"));
+    // Its command line names no container; its working directory does.
+    let shim = t.child.as_ref().unwrap().id();
+    let cwd = std::fs::read_link(format!("/proc/{shim}/cwd")).unwrap();
+    assert_eq!(cwd, t.dir());
+    assert_eq!(client::start(&t.dir()).unwrap(), pid);
+    let exit = client::wait(&t.dir()).unwrap();
+    assert_eq!(exit.code, 4);
+    assert_eq!(t.shim_exit(), 0);
+    let logged: Vec<String> = TestShim::log_entries(&t.log())
+        .iter()
+        .map(|e| e["log"].as_str().unwrap().to_string())
+        .collect();
+    assert!(logged.contains(&"from-standby\n".to_string()), "{logged:?}");
+    assert!(logged.contains(&"oops\n".to_string()), "{logged:?}");
+}
+
+#[test]
+fn standby_shim_without_flags_exits_with_an_error_line() {
+    let bin = std::env::var_os("BERTH_SHIM_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_berth-shim").into());
+    let out = Command::new(bin)
+        .arg("--standby")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run berth-shim --standby");
+    assert_eq!(out.status.code(), Some(1));
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.starts_with("error missing --id"), "{line}");
 }
 
 #[test]

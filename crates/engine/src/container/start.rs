@@ -126,7 +126,7 @@ impl Engine {
             let (engine, c) = (self.clone(), c.clone());
             tokio::task::spawn_blocking(move || engine.wire_network(&c))
         };
-        let spawned = shim::spawn(&args).await;
+        let spawned = self.shims.spawn(&args).await;
         let wired = wiring
             .await
             .map_err(|e| EngineError::internal(format!("network setup: {e}")))
