@@ -10,6 +10,45 @@ fn docker_run_rm_echo() {
     assert_eq!(out.stdout, "hi\n");
 }
 
+/// After a start berthd keeps one `berth-shim --standby` for the next start, and lets
+/// it go when no start comes for a while (an idle daemon keeps no extra process).
+#[test]
+fn standby_shim_lives_only_while_starts_come() {
+    let d = TestBerthd::start("standby");
+    let standbys = || -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                cmd.windows(9).any(|w| w == b"--standby")
+                    && status.contains(&format!("PPid:\t{}\n", d.pid()))
+            })
+            .collect()
+    };
+    assert!(standbys().is_empty(), "no standby before the first start");
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!(out.stdout, "hi\n", "{out:?}");
+    assert_eq!(standbys().len(), 1, "one standby after a start");
+    // The next start takes it (and a new one is made).
+    let first = standbys();
+    d.docker_ok(&["run", "--rm", "busybox", "true"]);
+    let second = standbys();
+    assert_eq!(second.len(), 1);
+    assert_ne!(first, second, "the standby was used");
+    let start = std::time::Instant::now();
+    while !standbys().is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "standby kept on an idle daemon"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// For debugging by hand: `cargo test --test daemon_smoke manual -- --ignored`; the
 /// daemon lives until /tmp/berthd-manual.stop exists.
 #[test]

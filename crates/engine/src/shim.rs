@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::Ordering;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -111,10 +112,23 @@ impl Standby {
     }
 }
 
-/// Starts shims, keeping one [`Standby`] ready for the next start.
+/// How long a standby waits for a start before it is let go: one is kept while starts
+/// come in bursts (scripts, compose, restarts), none on an idle daemon, whose memory
+/// then stays berthd's alone.
+const STANDBY_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts shims, keeping one [`Standby`] ready for the next start while starts keep
+/// coming (see [`STANDBY_IDLE`]).
 #[derive(Debug, Default)]
 pub struct Launcher {
+    slot: std::sync::Arc<StandbySlot>,
+}
+
+#[derive(Debug, Default)]
+struct StandbySlot {
     standby: std::sync::Mutex<Option<Standby>>,
+    /// Counts standbys made, so an idle timer only lets its own one go.
+    made: std::sync::atomic::AtomicU64,
 }
 
 impl Launcher {
@@ -123,7 +137,7 @@ impl Launcher {
     pub async fn spawn(&self, args: &ShimArgs) -> Result<i64> {
         let _ = std::fs::remove_dir_all(&args.dir);
         std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
-        let ready = self.standby.lock().expect("standby shim").take();
+        let ready = self.slot.standby.lock().expect("standby shim").take();
         let result = match ready {
             Some(standby) => match feed(standby, args).await {
                 // The standby died meanwhile (killed, or berth-shim replaced): once more
@@ -143,23 +157,36 @@ impl Launcher {
             .map_err(Fed::into_error)
     }
 
-    /// Starts the next standby in the background.
+    /// Starts the next standby, and lets it go if no start takes it in time.
     fn refill(&self, binary: &Path) {
-        if self.standby.lock().expect("standby shim").is_some() {
+        if self.slot.standby.lock().expect("standby shim").is_some() {
             return;
         }
         match Standby::spawn(binary) {
             Ok(s) => {
-                let previous = self.standby.lock().expect("standby shim").replace(s);
+                let previous = self.slot.standby.lock().expect("standby shim").replace(s);
                 drop(previous);
             }
-            Err(e) => eprintln!("berthd: standby shim: {e}"),
+            Err(e) => {
+                eprintln!("berthd: standby shim: {e}");
+                return;
+            }
         }
+        let made = self.slot.made.fetch_add(1, Ordering::SeqCst) + 1;
+        let slot = std::sync::Arc::downgrade(&self.slot);
+        tokio::spawn(async move {
+            tokio::time::sleep(STANDBY_IDLE).await;
+            let Some(slot) = slot.upgrade() else { return };
+            let mut standby = slot.standby.lock().expect("standby shim");
+            if slot.made.load(Ordering::SeqCst) == made {
+                drop(standby.take());
+            }
+        });
     }
 
     /// Lets the standby go (clean shutdown).
     pub fn shutdown(&self) {
-        drop(self.standby.lock().expect("standby shim").take());
+        drop(self.slot.standby.lock().expect("standby shim").take());
     }
 }
 
