@@ -63,9 +63,9 @@ pub fn size() -> Option<(u16, u16)> {
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        // SAFETY: `ws` is a live, properly aligned `winsize` that TIOCGWINSZ fills in; the
-        // fd is stdout/stdin, owned by the process for its whole life; on error the
+        // The fd is stdout/stdin, owned by the process for its whole life; on error the
         // kernel writes nothing and we ignore the struct.
+        // SAFETY: `ws` is a live, properly aligned `winsize` that TIOCGWINSZ fills in.
         let rc = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
         if rc == 0 && ws.ws_row > 0 {
             return Some((ws.ws_row, ws.ws_col));

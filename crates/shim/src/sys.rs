@@ -49,10 +49,11 @@ pub fn release_startup_memory() {
         return;
     };
     for (start, end) in clean_file_ranges(&smaps) {
-        // SAFETY: [start, end) is a whole read-only private file mapping of our own
-        // address space with no anonymous (copied-on-write) pages, per /proc/self/smaps
-        // just read; the shim is single-threaded and never writes to it. Dropping its
-        // pages only unmaps file contents that the next access maps again unchanged.
+        // [start, end) is a whole read-only private file mapping of our own address
+        // space with no anonymous (copied-on-write) pages, per /proc/self/smaps just
+        // read; dropping its pages only unmaps file contents that the next access maps
+        // again unchanged.
+        // SAFETY: that mapping is ours, read-only, and the shim is single-threaded.
         unsafe {
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_RANDOM);
             libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
