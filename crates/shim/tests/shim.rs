@@ -81,18 +81,13 @@ impl TestShim {
 
     /// Spawns the shim and returns its first stdout line.
     fn spawn(&mut self, extra: &[&str]) -> String {
-        let mut child = self
+        let child = self
             .command(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn berth-shim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read ready line");
-        self.child = Some(child);
-        line
+        self.keep(child)
     }
 
     /// Spawns `berth-shim --standby`, hands it the flags on stdin (NUL-separated, then
@@ -117,6 +112,11 @@ impl TestShim {
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(&flags).expect("write flags");
         drop(stdin);
+        self.keep(child)
+    }
+
+    /// Keeps the spawned shim (Drop cleans up after it) and returns its first stdout line.
+    fn keep(&mut self, mut child: Child) -> String {
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
@@ -126,10 +126,7 @@ impl TestShim {
     }
 
     fn spawn_ready(&mut self, extra: &[&str]) -> i32 {
-        let line = self.spawn(extra);
-        line.strip_prefix("ready ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("expected ready line, got {line:?}"))
+        ready_pid(&self.spawn(extra))
     }
 
     /// Waits for the shim process to exit; returns its exit code.
@@ -199,6 +196,13 @@ impl Drop for TestShim {
     }
 }
 
+/// The init's pid from a `ready <pid>` line.
+fn ready_pid(line: &str) -> i32 {
+    line.strip_prefix("ready ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("expected ready line, got {line:?}"))
+}
+
 /// Reads frames until the shim closes the stream: (stdout, stderr).
 fn read_frames(s: &mut impl Read) -> (String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -252,11 +256,7 @@ fn ready_start_and_json_log() {
 #[test]
 fn standby_shim_takes_its_flags_from_stdin() {
     let mut t = TestShim::new(&["sh", "-c", "echo from-standby; echo oops >&2; exit 4"]);
-    let line = t.spawn_standby(&[]);
-    let pid: i32 = line
-        .strip_prefix("ready ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("expected ready line, got {line:?}"));
+    let pid = ready_pid(&t.spawn_standby(&[]));
     // Its command line names no container; its working directory does.
     let shim = t.child.as_ref().unwrap().id();
     let cwd = std::fs::read_link(format!("/proc/{shim}/cwd")).unwrap();
