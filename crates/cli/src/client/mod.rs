@@ -165,6 +165,12 @@ impl Client {
     }
 
     /// Sends a versioned request and turns error statuses into `DaemonError`.
+    ///
+    /// Before the version is known, the request goes out with [`MAX_API_VERSION`]
+    /// instead of after a `_ping`: berthd speaks it, so the usual first request costs
+    /// one round trip, not two. A daemon that answers "client version … is too new"
+    /// (an older dockerd) has run no handler yet; the client then negotiates and sends
+    /// the request again.
     pub fn request(
         &self,
         method: &str,
@@ -172,6 +178,24 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Response> {
+        if self.version.get().is_none() && std::env::var_os("BERTH_API_VERSION").is_none() {
+            let url = format!("/v{MAX_API_VERSION}{path}");
+            let resp = self.raw(method, &url, headers, body)?;
+            if resp.head.status != 400 {
+                let _ = self.version.set(MAX_API_VERSION.to_string());
+                return check(resp);
+            }
+            let bytes = resp.bytes().unwrap_or_default();
+            let message = error_message(400, &bytes);
+            if !version_refused(&message) {
+                let _ = self.version.set(MAX_API_VERSION.to_string());
+                return Err(DaemonError {
+                    status: 400,
+                    message,
+                }
+                .into());
+            }
+        }
         let url = self.url(path)?;
         check(self.raw(method, &url, headers, body)?)
     }
@@ -249,6 +273,12 @@ pub fn check(resp: Response) -> Result<Response> {
         message: error_message(status, &bytes),
     }
     .into())
+}
+
+/// True for the daemon's answer to a client newer than it (moby's version middleware:
+/// "client version 1.47 is too new. Maximum supported API version is 1.41").
+fn version_refused(message: &str) -> bool {
+    message.starts_with("client version ") && message.contains("is too new")
 }
 
 /// The message of an error body: `{"message":…}`, else the text itself.
@@ -360,9 +390,30 @@ mod tests {
 
     const PING_141: &[u8] = b"HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 0\r\n\r\n";
 
+    const TOO_NEW: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 83\r\n\r\n{\"message\":\"client version 1.47 is too new. Maximum supported API version is 1.41\"}";
+
+    #[test]
+    fn first_request_goes_out_with_the_newest_version() {
+        let (c, _d, h) = fake(vec![
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 37\r\n\r\n{\"message\":\"No such container: nope\"}".to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+        ]);
+        let e = c
+            .request("GET", "/containers/nope/json", &[], None)
+            .unwrap_err();
+        assert!(crate::error::is_not_found(&e));
+        // No ping: the version the daemon accepted is kept for later requests.
+        assert_eq!(c.api_version().unwrap(), MAX_API_VERSION);
+        c.request("GET", "/info", &[], None).unwrap();
+        let reqs = h.join().unwrap();
+        assert!(reqs[0].starts_with("GET /v1.47/containers/nope/json HTTP/1.1"));
+        assert!(reqs[1].starts_with("GET /v1.47/info HTTP/1.1"));
+    }
+
     #[test]
     fn negotiates_and_reports_errors() {
         let (c, _d, h) = fake(vec![
+            TOO_NEW.to_vec(),
             PING_141.to_vec(),
             b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 37\r\n\r\n{\"message\":\"No such container: nope\"}".to_vec(),
         ]);
@@ -375,8 +426,9 @@ mod tests {
         );
         assert!(crate::error::is_not_found(&e));
         let reqs = h.join().unwrap();
-        assert!(reqs[0].starts_with("HEAD /_ping HTTP/1.1"));
-        assert!(reqs[1].starts_with("GET /v1.41/containers/nope/json HTTP/1.1"));
+        assert!(reqs[0].starts_with("GET /v1.47/containers/nope/json HTTP/1.1"));
+        assert!(reqs[1].starts_with("HEAD /_ping HTTP/1.1"));
+        assert!(reqs[2].starts_with("GET /v1.41/containers/nope/json HTTP/1.1"));
     }
 
     #[test]
@@ -397,7 +449,7 @@ mod tests {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
             7, &body[..7], body.len() - 7, &body[7..]
         );
-        let (c, _d, _h) = fake(vec![PING_141.to_vec(), resp.into_bytes()]);
+        let (c, _d, _h) = fake(vec![resp.into_bytes()]);
         let r = c
             .post("/images/create?fromImage=x", Some(&serde_json::json!({})))
             .unwrap();
