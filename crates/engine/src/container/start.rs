@@ -60,6 +60,7 @@ impl Engine {
                 c.life.send_modify(|l| l.running = true);
                 self.container_event(c, "start", &[]);
                 self.spawn_monitor(c.clone());
+                self.shims.refill_soon(&self.config.shim_path);
                 Ok(())
             }
             Err(e) => {
