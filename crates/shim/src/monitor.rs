@@ -137,7 +137,6 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
     if berth_runtime::sealed_exe::required_for(&bundle.spec) {
         berth_runtime::sealed_exe::ensure_sealed().map_err(|e| e.to_string())?;
     }
-    drop(bundle);
 
     fs::create_dir_all(&cfg.dir).map_err(|e| format!("create {}: {e}", cfg.dir.display()))?;
     let sock = cfg.dir.join("shim.sock");
@@ -199,7 +198,8 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
     }
     let state = result.and_then(|()| {
         crate::sys::sigpipe_default(true);
-        let r = rt.create(&opts).map_err(|e| e.to_string());
+        // The runtime takes the bundle parsed above rather than reading it again.
+        let r = rt.create_loaded(&opts, bundle).map_err(|e| e.to_string());
         crate::sys::sigpipe_default(false);
         r
     });

@@ -11,7 +11,7 @@ use crate::state::{self, Status};
 impl Runtime {
     /// Create and start; unless `detach`, wait and return the exit code (128+signal if killed).
     pub fn run(&self, opts: &CreateOptions, detach: bool) -> Result<i32> {
-        let created = self.create_with_gate(opts, false, !detach)?;
+        let created = self.create_with_gate(opts, None, false, !detach)?;
         let mut st = created.state;
         let started = created
             .channel
