@@ -123,15 +123,36 @@ pub(super) fn seccomp(
     }
     match &opts.seccomp {
         SeccompChoice::Unconfined => Ok(None),
-        SeccompChoice::Default => berth_seccomp::docker_default_profile(caps)
-            .map(Some)
-            .map_err(SpecError::DefaultSeccomp),
+        SeccompChoice::Default => default_profile_for(caps).map(Some),
         SeccompChoice::Profile(json) => {
             berth_seccomp::docker_profile_to_oci(json, caps, berth_seccomp::native_docker_arch())
                 .map(Some)
                 .map_err(|error| SpecError::SeccompProfile { error })
         }
     }
+}
+
+/// Docker's default profile for `caps`, converted once per capability set: the
+/// conversion parses the embedded 13 KB profile and filters ~400 names, and every
+/// container start with the same capabilities would repeat it. The kernel version it
+/// depends on does not change while berthd runs.
+fn default_profile_for(caps: &[String]) -> Result<LinuxSeccomp, SpecError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    /// Distinct capability sets kept; more is unusual, and then the map starts over.
+    const KEEP: usize = 32;
+    static CONVERTED: OnceLock<Mutex<HashMap<Vec<String>, LinuxSeccomp>>> = OnceLock::new();
+    let map = CONVERTED.get_or_init(Default::default);
+    if let Some(hit) = map.lock().expect("seccomp profiles").get(caps) {
+        return Ok(hit.clone());
+    }
+    let profile = berth_seccomp::docker_default_profile(caps).map_err(SpecError::DefaultSeccomp)?;
+    let mut map = map.lock().expect("seccomp profiles");
+    if map.len() >= KEEP {
+        map.clear();
+    }
+    map.insert(caps.to_vec(), profile.clone());
+    Ok(profile)
 }
 
 /// Existing `<root>/sys/devices/system/cpu/cpu<N>/thermal_throttle` dirs, as container
