@@ -135,7 +135,10 @@ impl Engine {
     /// Saves the container's current record.
     pub(crate) fn persist_container(&self, c: &Container) -> Result<()> {
         let rec = c.record();
-        self.persist(&rec)
+        let id = rec.id.clone();
+        self.store.put_encoded(&id, move || {
+            serde_json::to_vec(&rec).map_err(|e| e.to_string())
+        })
     }
 
     /// Publishes a container event with Docker's attributes (labels, image, name).
