@@ -517,6 +517,24 @@ fn network_bad_input() {
         "{}",
         no_peer.stderr
     );
+    // The stack of a container that is not running: refused at start, after the shim
+    // got its flags (it gives the start up and leaves nothing; see leftovers below).
+    d.docker_ok(&["create", "--name", "idle", "busybox", "true"]);
+    let not_running = d.docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:idle",
+        "busybox",
+        "true",
+    ]);
+    assert_ne!(not_running.code(), 0, "{}", not_running.stdout);
+    assert!(
+        not_running.stderr.contains("non running container"),
+        "{}",
+        not_running.stderr
+    );
+    d.docker_ok(&["rm", "idle"]);
     let gw = d.docker(&[
         "network",
         "create",

@@ -49,6 +49,29 @@ fn standby_shim_lives_only_while_starts_come() {
     }
 }
 
+/// `--pid host` needs the shim to re-execute itself from a sealed binary; a standby
+/// shim, whose flags came on stdin, re-executes with them on its command line.
+#[test]
+fn host_pid_namespace_runs() {
+    let d = TestBerthd::start("hostpid");
+    // Run twice: the first start uses a fresh shim, the second the standby.
+    for _ in 0..2 {
+        let out = d.docker(&[
+            "run",
+            "--rm",
+            "--pid",
+            "host",
+            "busybox",
+            "sh",
+            "-c",
+            "test -d /proc/1 && cat /proc/1/comm",
+        ]);
+        assert_eq!(out.code(), 0, "{out:?}");
+        assert!(!out.stdout.trim().is_empty(), "{out:?}");
+    }
+    assert!(d.leftovers().is_empty(), "{:?}", d.leftovers());
+}
+
 /// For debugging by hand: `cargo test --test daemon_smoke manual -- --ignored`; the
 /// daemon lives until /tmp/berthd-manual.stop exists.
 #[test]

@@ -132,21 +132,25 @@ struct StandbySlot {
 }
 
 impl Launcher {
-    /// Starts a shim for `args` and waits for its `ready <pid>` line. The container is
-    /// created (its init waits at the start gate) when this returns Ok.
-    pub async fn spawn(&self, args: &ShimArgs) -> Result<i64> {
+    /// Hands `args` to a shim (the standby, else a fresh one) that sets up what needs no
+    /// bundle (its socket, the log, the stdio pipes) and then waits for
+    /// [`PendingShim::go`]: the caller mounts the rootfs and writes config.json
+    /// meanwhile. `args.dir` is made anew here.
+    pub async fn prepare(&self, args: &ShimArgs) -> Result<PendingShim> {
         let _ = std::fs::remove_dir_all(&args.dir);
         std::fs::create_dir_all(&args.dir).map_err(|e| EngineError::io(args.dir.display(), e))?;
         let ready = self.slot.standby.lock().expect("standby shim").take();
-        match ready {
-            Some(standby) => match feed(standby, args).await {
-                // The standby died meanwhile (killed, or berth-shim replaced): once more
-                // with a fresh one.
-                Err(Fed::NotTaken) => self.fresh(args).await,
-                other => other.map_err(Fed::into_error),
-            },
-            None => self.fresh(args).await,
+        if let Some(standby) = ready {
+            // A standby that died meanwhile (killed, or berth-shim replaced) did not take
+            // the flags: once more with a fresh one.
+            if let Ok(pending) = hand_flags(standby, args).await {
+                return Ok(pending);
+            }
         }
+        let fresh = Standby::spawn(&args.binary)?;
+        hand_flags(fresh, args)
+            .await
+            .map_err(|()| EngineError::internal("berth-shim exited before it read its flags"))
     }
 
     /// Starts the next standby on a blocking thread, after the container started: the
@@ -155,12 +159,6 @@ impl Launcher {
     pub fn refill_soon(&self, binary: &Path) {
         let (slot, binary) = (self.slot.clone(), binary.to_path_buf());
         tokio::task::spawn_blocking(move || Launcher { slot }.refill(&binary));
-    }
-
-    async fn fresh(&self, args: &ShimArgs) -> Result<i64> {
-        feed(Standby::spawn(&args.binary)?, args)
-            .await
-            .map_err(Fed::into_error)
     }
 
     /// Starts the next standby, and lets it go if no start takes it in time.
@@ -196,62 +194,93 @@ impl Launcher {
     }
 }
 
-/// How handing flags to a standby failed.
-enum Fed {
-    /// The standby was gone before it read the flags.
-    NotTaken,
-    /// It took them and then failed.
-    Failed(EngineError),
+/// A shim that has its flags and waits for the bundle: [`PendingShim::go`] or
+/// [`PendingShim::abort`], one of them always (a shim dropped without either gives the
+/// start up on its own, but nobody then waits for it to clean up).
+#[derive(Debug)]
+pub struct PendingShim {
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    dir: PathBuf,
 }
 
-impl Fed {
-    fn into_error(self) -> EngineError {
-        match self {
-            Fed::NotTaken => EngineError::internal("berth-shim exited before it read its flags"),
-            Fed::Failed(e) => e,
-        }
-    }
-}
+/// The flag that tells the shim to wait for the go byte (docs/design/shim-protocol.md).
+const THEN_WAIT: &str = "--then-wait";
 
-/// Hands `args` to a standby shim (NUL-separated flags, then EOF) and reads its status
-/// line.
-async fn feed(mut standby: Standby, args: &ShimArgs) -> std::result::Result<i64, Fed> {
+/// Writes the flags (NUL-separated, `--then-wait` last); Err when the shim is gone.
+async fn hand_flags(mut standby: Standby, args: &ShimArgs) -> std::result::Result<PendingShim, ()> {
     use std::os::unix::ffi::OsStrExt;
     let mut payload = Vec::with_capacity(512);
-    for f in args.flags() {
-        payload.extend_from_slice(f.as_bytes());
+    for f in args
+        .flags()
+        .iter()
+        .map(|f| f.as_bytes())
+        .chain([THEN_WAIT.as_bytes()])
+    {
+        payload.extend_from_slice(f);
         payload.push(0);
     }
-    let mut stdin = standby.child.stdin.take().ok_or(Fed::NotTaken)?;
-    if stdin.write_all(&payload).await.is_err() {
-        return Err(Fed::NotTaken);
+    let mut stdin = standby.child.stdin.take().ok_or(())?;
+    stdin.write_all(&payload).await.map_err(drop)?;
+    Ok(PendingShim {
+        child: standby.child,
+        stdin,
+        dir: args.dir.clone(),
+    })
+}
+
+impl PendingShim {
+    /// The bundle is written: the shim creates the container. Returns the init's pid
+    /// once it waits at the start gate.
+    pub async fn go(mut self) -> Result<i64> {
+        let sent = self.stdin.write_all(b"g").await;
+        drop(self.stdin);
+        let stdout = self.child.stdout.take();
+        // The shim setsid()s and outlives us; reap it in the background if it is our child.
+        let mut child = self.child;
+        tokio::spawn(async move {
+            let _ = child.wait().await;
+        });
+        let mut line = String::new();
+        if let Some(stdout) = stdout {
+            BufReader::new(stdout)
+                .read_line(&mut line)
+                .await
+                .map_err(|e| EngineError::io("read shim ready line", e))?;
+        }
+        let line = line.trim_end();
+        if let Some(pid) = line.strip_prefix("ready ") {
+            return pid
+                .trim()
+                .parse()
+                .map_err(|_| EngineError::internal(format!("shim said {line:?}")));
+        }
+        let msg = line.strip_prefix("error ").unwrap_or(line);
+        if msg.is_empty() {
+            let log = std::fs::read_to_string(self.dir.join("shim.log")).unwrap_or_default();
+            let why = if sent.is_err() {
+                "before its go"
+            } else {
+                "without a status"
+            };
+            return Err(EngineError::internal(format!(
+                "berth-shim exited {why}: {}",
+                log.trim()
+            )));
+        }
+        Err(EngineError::internal(msg.to_string()))
     }
-    drop(stdin);
-    let stdout = standby.child.stdout.take().ok_or(Fed::NotTaken)?;
-    let mut line = String::new();
-    let read = BufReader::new(stdout).read_line(&mut line).await;
-    // The shim setsid()s and outlives us; reap it in the background if it is our child.
-    let mut child = standby.child;
-    tokio::spawn(async move {
-        let _ = child.wait().await;
-    });
-    read.map_err(|e| Fed::Failed(EngineError::io("read shim ready line", e)))?;
-    let line = line.trim_end();
-    if let Some(pid) = line.strip_prefix("ready ") {
-        return pid
-            .trim()
-            .parse()
-            .map_err(|_| Fed::Failed(EngineError::internal(format!("shim said {line:?}"))));
+
+    /// The start failed before the bundle was ready: the shim removes its directory and
+    /// exits; this waits until it has (so a retried start cannot race its clean-up).
+    pub async fn abort(mut self) {
+        drop(self.stdin);
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let mut sink = Vec::new();
+            let _ = stdout.read_to_end(&mut sink).await;
+        }
+        let _ = self.child.wait().await;
     }
-    let msg = line.strip_prefix("error ").unwrap_or(line);
-    if msg.is_empty() {
-        let log = std::fs::read_to_string(args.dir.join("shim.log")).unwrap_or_default();
-        return Err(Fed::Failed(EngineError::internal(format!(
-            "berth-shim exited without a status: {}",
-            log.trim()
-        ))));
-    }
-    Err(Fed::Failed(EngineError::internal(msg.to_string())))
 }
 
 /// Hands berthd's knowledge of the cgroup mounts to a child (the shim, `berth-runtime

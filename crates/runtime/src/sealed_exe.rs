@@ -57,6 +57,13 @@ pub fn is_sealed() -> bool {
 /// Ensure the current process runs from a binary that cannot be written through
 /// /proc/self/exe, re-executing itself (same argv/env) if needed. Returns only when sealed.
 pub fn ensure_sealed() -> Result<()> {
+    ensure_sealed_with_args(&std::env::args_os().skip(1).collect::<Vec<_>>())
+}
+
+/// [`ensure_sealed`] for a process whose arguments did not come on its command line
+/// (a shim started ahead of time reads them from a pipe, which is empty by then): the
+/// re-executed process gets `args` after its own argv[0].
+pub fn ensure_sealed_with_args(args: &[std::ffi::OsString]) -> Result<()> {
     if is_sealed() {
         return Ok(());
     }
@@ -67,6 +74,8 @@ pub fn ensure_sealed() -> Result<()> {
         }
     };
     let argv: Vec<CString> = std::env::args_os()
+        .take(1)
+        .chain(args.iter().cloned())
         .filter_map(|a| CString::new(a.into_vec()).ok())
         .collect();
     let envp: Vec<CString> = std::env::vars_os()

@@ -34,21 +34,72 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// Size of the one read buffer.
 const BUF_SIZE: usize = 32 * 1024;
 
+/// How this shim was started, beyond its flags.
+#[derive(Debug, Default)]
+pub struct Start {
+    /// Wait here, after the set-up that does not need the bundle, for berthd's go.
+    pub gate: Option<Gate>,
+    /// The flags, when they did not come on the command line (a standby): sealing the
+    /// binary re-executes the shim with them.
+    pub args: Option<Vec<std::ffi::OsString>>,
+}
+
+/// berthd's go for a shim it handed flags to before the bundle was written: one byte
+/// `g` on stdin. EOF instead means the start was given up; the shim then removes its
+/// directory and exits.
+#[derive(Debug)]
+pub struct Gate {
+    input: File,
+    /// Bytes that arrived behind the flags in the same read.
+    early: Vec<u8>,
+}
+
+impl Gate {
+    /// A gate on `input`, with `early` already read from it.
+    pub fn new(input: File, early: Vec<u8>) -> Self {
+        Gate { input, early }
+    }
+
+    /// True on go, false when berthd gave the start up.
+    fn wait(mut self) -> bool {
+        use std::io::Read;
+        if let Some(b) = self.early.first() {
+            return *b == b'g';
+        }
+        let mut b = [0u8; 1];
+        loop {
+            match self.input.read(&mut b) {
+                Ok(1) => return b[0] == b'g',
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
 /// Runs the shim: start-up, the `ready`/`error` line on `ready_out`, the loop. Returns
 /// the process exit code.
-pub fn run(cfg: Config, ready_out: OwnedFd) -> i32 {
+pub fn run(cfg: Config, ready_out: OwnedFd, start: Start) -> i32 {
     let mut ready = File::from(ready_out);
     let rt = Runtime::new(&cfg.runtime_root);
-    let mut created = false;
-    match start_up(&cfg, &rt, &mut created) {
+    let mut progress = Progress::default();
+    match start_up(&cfg, &rt, start, &mut progress) {
         Ok(mut shim) => {
             let _ = writeln!(ready, "ready {}", shim.pid);
             drop(ready);
             shim.run()
         }
         Err(msg) => {
+            if progress.given_up {
+                // berthd is not waiting for a status; it waits for us to be gone.
+                if progress.log_created {
+                    let _ = fs::remove_file(&cfg.log);
+                }
+                let _ = fs::remove_dir_all(&cfg.dir);
+                return 0;
+            }
             let _ = writeln!(ready, "error {}", msg.replace('\n', " "));
-            if created {
+            if progress.created {
                 let _ = rt.delete(&cfg.id, true);
             }
             for f in ["shim.sock", "shim.pid", "console.sock"] {
@@ -57,6 +108,17 @@ pub fn run(cfg: Config, ready_out: OwnedFd) -> i32 {
             1
         }
     }
+}
+
+/// How far a failed start-up got.
+#[derive(Debug, Default)]
+struct Progress {
+    /// The runtime created the container (delete it).
+    created: bool,
+    /// berthd gave the start up before its go.
+    given_up: bool,
+    /// The log file did not exist before this start (removed when given up).
+    log_created: bool,
 }
 
 /// For a shim started ahead of time (`--standby`): its stderr goes to `dir/shim.log`,
@@ -116,28 +178,17 @@ fn oom_kills(cgroup: &Cgroup) -> u64 {
     cgroup.oom_kills().unwrap_or(0)
 }
 
-fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, String> {
+fn start_up(
+    cfg: &Config,
+    rt: &Runtime,
+    start: Start,
+    progress: &mut Progress,
+) -> Result<Shim, String> {
     // Fails only when we already lead a session (e.g. started from a shell): harmless.
     let _ = nix::unistd::setsid();
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("set subreaper: {e}"))?;
-    let bundle = berth_runtime::config::load(&cfg.bundle).map_err(|e| e.to_string())?;
-    let terminal = bundle
-        .spec
-        .process()
-        .as_ref()
-        .and_then(|p| p.terminal())
-        .unwrap_or(false);
-    if terminal != cfg.tty {
-        return Err(format!(
-            "process.terminal is {terminal} in config.json but --tty is {}",
-            cfg.tty
-        ));
-    }
-    // Seal before anything changes: sealing re-executes this process with the same argv.
-    if berth_runtime::sealed_exe::required_for(&bundle.spec) {
-        berth_runtime::sealed_exe::ensure_sealed().map_err(|e| e.to_string())?;
-    }
-
+    // Everything up to the pipes needs only the flags: a gated shim does it while
+    // berthd still mounts the rootfs and writes the bundle.
     fs::create_dir_all(&cfg.dir).map_err(|e| format!("create {}: {e}", cfg.dir.display()))?;
     let sock = cfg.dir.join("shim.sock");
     let _ = fs::remove_file(&sock);
@@ -147,6 +198,7 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("set socket non-blocking: {e}"))?;
+    progress.log_created = !cfg.log.exists();
     let log = LogFile::open(&cfg.log, cfg.log_max_size, cfg.log_max_file)
         .map_err(|e| format!("open log {}: {e}", cfg.log.display()))?;
     let devnull: OwnedFd = fs::OpenOptions::new()
@@ -177,6 +229,34 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
             if cfg.stdin { Some(pipe()?) } else { None },
         )
     };
+    if let Some(gate) = start.gate {
+        if !gate.wait() {
+            progress.given_up = true;
+            return Err("the start was given up".into());
+        }
+    }
+    let bundle = berth_runtime::config::load(&cfg.bundle).map_err(|e| e.to_string())?;
+    let terminal = bundle
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    if terminal != cfg.tty {
+        return Err(format!(
+            "process.terminal is {terminal} in config.json but --tty is {}",
+            cfg.tty
+        ));
+    }
+    // Sealing re-executes this process (same flags), which then sets up afresh; nothing
+    // outside our own directory has changed yet.
+    if berth_runtime::sealed_exe::required_for(&bundle.spec) {
+        let sealed = match &start.args {
+            Some(args) => berth_runtime::sealed_exe::ensure_sealed_with_args(args),
+            None => berth_runtime::sealed_exe::ensure_sealed(),
+        };
+        sealed.map_err(|e| e.to_string())?;
+    }
     let targets = [
         input.as_ref().map_or(devnull.as_fd(), |p| p.0.as_fd()),
         out.as_ref().map_or(devnull.as_fd(), |p| p.1.as_fd()),
@@ -208,7 +288,7 @@ fn start_up(cfg: &Config, rt: &Runtime, created: &mut bool) -> Result<Shim, Stri
         let _ = berth_runtime::sys::fd::dup_onto(devnull.as_fd(), i);
     }
     let state = state?;
-    *created = true;
+    progress.created = true;
     let out = out.map(|(r, _)| r);
     let err = err.map(|(r, _)| r);
     let stdin = input.map(|(_, w)| w);

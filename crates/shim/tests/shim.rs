@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -91,8 +91,18 @@ impl TestShim {
     }
 
     /// Spawns `berth-shim --standby`, hands it the flags on stdin (NUL-separated, then
-    /// EOF) as berthd does, and returns its first stdout line.
+    /// EOF), and returns its first stdout line.
     fn spawn_standby(&mut self, extra: &[&str]) -> String {
+        use std::io::Write as _;
+        let (child, mut stdin) = self.standby_with_flags(extra, false);
+        stdin.flush().unwrap();
+        drop(stdin);
+        self.keep(child)
+    }
+
+    /// Spawns `berth-shim --standby` and writes the flags as berthd does (with
+    /// `--then-wait` last when `gated`); the caller decides what comes next on stdin.
+    fn standby_with_flags(&mut self, extra: &[&str], gated: bool) -> (Child, ChildStdin) {
         use std::io::Write as _;
         use std::os::unix::ffi::OsStrExt as _;
         let cmd = self.command(extra);
@@ -108,11 +118,13 @@ impl TestShim {
             flags.extend_from_slice(a.as_bytes());
             flags.push(0);
         }
+        if gated {
+            flags.extend_from_slice(b"--then-wait\0");
+        }
         std::fs::create_dir_all(self.dir()).unwrap();
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(&flags).expect("write flags");
-        drop(stdin);
-        self.keep(child)
+        (child, stdin)
     }
 
     /// Keeps the spawned shim (Drop cleans up after it) and returns its first stdout line.
@@ -271,6 +283,60 @@ fn standby_shim_takes_its_flags_from_stdin() {
         .collect();
     assert!(logged.contains(&"from-standby\n".to_string()), "{logged:?}");
     assert!(logged.contains(&"oops\n".to_string()), "{logged:?}");
+}
+
+/// Waits (bounded) until `path` exists.
+fn wait_for(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// berthd hands the flags before the bundle is ready: the shim sets up its socket and
+/// log, creates nothing until the go byte, then starts as usual.
+#[test]
+fn gated_standby_sets_up_first_and_creates_on_go() {
+    use std::io::Write as _;
+    let mut t = TestShim::new(&["sh", "-c", "echo gated"]);
+    let (child, mut stdin) = t.standby_with_flags(&[], true);
+    wait_for(&t.dir().join("shim.sock"));
+    wait_for(&t.log());
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        !t.root().join(&t.id).exists(),
+        "the container was created before the go"
+    );
+    stdin.write_all(b"g").unwrap();
+    let line = t.keep(child);
+    drop(stdin);
+    ready_pid(&line);
+    client::start(&t.dir()).unwrap();
+    assert_eq!(client::wait(&t.dir()).unwrap().code, 0);
+    assert_eq!(t.shim_exit(), 0);
+    let logged = TestShim::log_entries(&t.log());
+    assert_eq!(logged[0]["log"], "gated\n");
+}
+
+/// A start given up before the go (stdin closed): the shim removes its directory and
+/// the log it made, creates nothing, says nothing and exits 0.
+#[test]
+fn gated_standby_given_up_leaves_nothing() {
+    let mut t = TestShim::new(&["true"]);
+    let (child, stdin) = t.standby_with_flags(&[], true);
+    wait_for(&t.dir().join("shim.sock"));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert!(!t.dir().exists(), "shim dir left behind");
+    assert!(!t.log().exists(), "log left behind");
+    assert!(!t.root().join(&t.id).exists(), "runtime state left behind");
 }
 
 #[test]

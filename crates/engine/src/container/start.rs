@@ -1,7 +1,7 @@
 //! `start`: mount the rootfs, write the OCI bundle, start a shim, connect waiting
 //! attach clients, open the start gate, and watch for the exit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_image::snapshot::Snapshot;
@@ -95,24 +95,14 @@ impl Engine {
 
     /// Everything up to a running process; returns the init's pid.
     async fn launch(self: &Arc<Self>, c: &Arc<Container>, rec: &ContainerRecord) -> Result<i64> {
-        let rootfs = self.mount_rootfs(rec)?;
-        self.plan_network(c)?;
-        let netns = self.take_netns(c)?;
-        let spec = self.build_spec(rec, &rootfs, netns.as_deref())?;
-        let dir = self.config.container_dir(&rec.id);
-        let bundle = dir.join("bundle");
-        std::fs::create_dir_all(&bundle).map_err(|e| EngineError::io("bundle dir", e))?;
-        let json = serde_json::to_vec(&spec)
-            .map_err(|e| EngineError::internal(format!("encode config.json: {e}")))?;
-        std::fs::write(bundle.join("config.json"), json)
-            .map_err(|e| EngineError::io("write config.json", e))?;
         self.await_previous_run(&rec.id).await;
         let (max_size, max_file) = self.log_options(rec)?;
         let shim_dir = self.config.shim_dir(&rec.id);
+        let bundle = self.config.container_dir(&rec.id).join("bundle");
         let args = ShimArgs {
             binary: self.config.shim_path.clone(),
             id: rec.id.clone(),
-            bundle,
+            bundle: bundle.clone(),
             runtime_root: self.config.runtime_root(),
             dir: shim_dir.clone(),
             log: self.log_path(&rec.id),
@@ -122,12 +112,19 @@ impl Engine {
             stdin: rec.config.open_stdin.unwrap_or(false),
             stdin_once: rec.config.stdin_once.unwrap_or(false),
         };
-        // The veths go into the namespace while the shim and the runtime start.
+        // The shim sets up its socket, log and pipes while the bundle is made.
+        let shim = self.shims.prepare(&args).await?;
+        if let Err(e) = self.write_bundle(c, rec, &bundle) {
+            shim.abort().await;
+            return Err(e);
+        }
+        // The veths go into the namespace while the shim and the runtime create the
+        // container.
         let wiring = {
             let (engine, c) = (self.clone(), c.clone());
             tokio::task::spawn_blocking(move || engine.wire_network(&c))
         };
-        let spawned = self.shims.spawn(&args).await;
+        let spawned = shim.go().await;
         let wired = wiring
             .await
             .map_err(|e| EngineError::internal(format!("network setup: {e}")))
@@ -152,6 +149,20 @@ impl Engine {
                 reply.strip_prefix("err ").unwrap_or(&reply).to_string(),
             )),
         }
+    }
+
+    /// Mounts the rootfs, plans the network (taking a namespace from the pool) and
+    /// writes `bundle/config.json`.
+    fn write_bundle(&self, c: &Arc<Container>, rec: &ContainerRecord, bundle: &Path) -> Result<()> {
+        let rootfs = self.mount_rootfs(rec)?;
+        self.plan_network(c)?;
+        let netns = self.take_netns(c)?;
+        let spec = self.build_spec(rec, &rootfs, netns.as_deref())?;
+        std::fs::create_dir_all(bundle).map_err(|e| EngineError::io("bundle dir", e))?;
+        let json = serde_json::to_vec(&spec)
+            .map_err(|e| EngineError::internal(format!("encode config.json: {e}")))?;
+        std::fs::write(bundle.join("config.json"), json)
+            .map_err(|e| EngineError::io("write config.json", e))
     }
 
     /// The previous shim deletes the runtime container after reporting the exit; a
