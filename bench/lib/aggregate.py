@@ -6,10 +6,12 @@ Reads what the bench scripts wrote during this run (bench/run's hyperfine JSON,
 bench/pull's JSON, bench/results/daemon.json and network.json) plus the status file
 bench/all keeps (which script ran, how long, exit code, command). Every metric is a
 "lower is better" quantity (time, memory), so the ratio other / berth > 1 means berth
-is faster or smaller. Usage (from bench/all):
+is faster or smaller. Quick mode reads bench/out/quick-daemon.json and
+quick-network.json (the paths come from the status file) and bench/all passes
+bench/out/ paths for its outputs. Usage (from bench/all, in the repository root):
 
     aggregate.py json STATUS_JSON OUT_JSON
-    aggregate.py summary ALL_JSON DOC_MD
+    aggregate.py summary ALL_JSON DOC_MD [CHART_PNG]
 """
 import json
 import os
@@ -189,9 +191,10 @@ def build_json(status_path, out_path):
 
     # --- bench/daemon ---------------------------------------------------------------------------
     why = failed('daemon')
-    d = None if why else load(os.path.join(repo, 'bench/results/daemon.json'))
+    d_path = (status.get('outputs', {}).get('daemon') or {}).get('json') or 'bench/results/daemon.json'
+    d = None if why else load(os.path.join(repo, d_path))
     if d is None and not why:
-        why = 'bench/results/daemon.json missing'
+        why = f'{d_path} missing'
     pm_note = (d or {}).get('podman', {}).get('note') or 'podman not installed'
     pm_ok = bool((d or {}).get('podman', {}).get('measured'))
 
@@ -231,17 +234,22 @@ def build_json(status_path, out_path):
             s = v[key][stat]
             return {'median': s['median'], 'p90': s['p90'], 'runs': s['runs'], 'command': ' '.join(v['argv']),
                     'client': name}
+        # full mode: 50 sequential and 10 clients x 10; quick mode has fewer (the keys stay)
+        sn = d['bulk'].get('seq_n', 50)
+        cc, ck = d['bulk'].get('clients', 10), d['bulk'].get('per_client', 10)
+        seq_target = 0.5 * sn / 50
         seq = {'berth': bulk('berth CLI -> berthd', 'seq50', 'run_stats'),
                'docker': bulk('docker CLI -> dockerd, --network none', 'seq50', 'run_stats'),
                'podman': podman_or(bulk('podman CLI, --network none', 'seq50', 'run_stats'))}
-        M.add('seq50', 'daemon', '50 sequential `run -d busybox sleep 1000`', 's',
-              'total wall time of 50 CLI commands one after another (docker, podman: --network none)',
-              seq, '≤ 0.5 s', seq['berth']['median'] <= 0.5 if seq['berth'] else None, headline=True)
+        M.add('seq50', 'daemon', f'{sn} sequential `run -d busybox sleep 1000`', 's',
+              f'total wall time of {sn} CLI commands one after another (docker, podman: --network none)',
+              seq, f'≤ {seq_target:g} s' + ('' if sn == 50 else ' (0.5 s for 50, scaled)'),
+              seq['berth']['median'] <= seq_target if seq['berth'] else None, headline=True)
         conc = {'berth': bulk('berth CLI -> berthd', 'conc10x10', 'wall_stats'),
                 'docker': bulk('docker CLI -> dockerd, --network none', 'conc10x10', 'wall_stats'),
                 'podman': podman_or(bulk('podman CLI, --network none', 'conc10x10', 'wall_stats'))}
-        M.add('conc10x10', 'daemon', '10 concurrent clients × 10 `run -d` (100 containers)', 's',
-              'wall time until all 100 `run -d` returned (containers/s = 100 / this)', conc, headline=True)
+        M.add('conc10x10', 'daemon', f'{cc} concurrent clients × {ck} `run -d` ({cc * ck} containers)', 's',
+              f'wall time until all {cc * ck} `run -d` returned (containers/s = {cc * ck} / this)', conc, headline=True)
         mem = d['memory']
         levels = list(mem['berth']['levels'].keys())
         lvl = '50' if '50' in levels else levels[-1]
@@ -331,7 +339,8 @@ def build_json(status_path, out_path):
 
     # --- bench/network ------------------------------------------------------------------------------
     why = failed('network')
-    n = None if why else load(os.path.join(repo, 'bench/results/network.json'))
+    n_path = (status.get('outputs', {}).get('network') or {}).get('json') or 'bench/results/network.json'
+    n = None if why else load(os.path.join(repo, n_path))
     if n:
         cl = n['run_rm']['clients']
         bb, dd = cl.get('berth CLI -> berthd'), cl.get('docker CLI -> dockerd')
@@ -374,8 +383,8 @@ def build_json(status_path, out_path):
         'run_rm': 'run --rm\ndefault net',
         'run_rm_none': 'run --rm\nnet none',
         'run_rm_docker_cli': 'docker CLI\nrun --rm',
-        'seq50': '50 × run -d\nsequential',
-        'conc10x10': '10 × 10 run -d\nconcurrent',
+        'seq50': f'{sn} × run -d\nsequential' if d else '50 × run -d\nsequential',
+        'conc10x10': f'{cc} × {ck} run -d\nconcurrent' if d else '10 × 10 run -d\nconcurrent',
         'shim_pss': 'PSS per\nshim',
         'footprint': 'footprint per\ncontainer',
         'idle_daemon': 'idle daemon\nRSS',
@@ -450,8 +459,12 @@ def ratio(v):
     return f'{r:.1f}x' if r >= 1.95 else f'{r:.2f}x'
 
 
-def summary(all_path, doc_path):
+def summary(all_path, doc_path, chart_path=None):
     a = load(all_path)
+    # links relative to the report (docs/benchmarks.md: ../bench/results/all.json, benchmarks.png)
+    here = os.path.dirname(os.path.abspath(doc_path))
+    all_link = os.path.relpath(os.path.abspath(all_path), here)
+    chart_link = os.path.relpath(os.path.abspath(chart_path or os.path.join(os.path.dirname(doc_path), 'benchmarks.png')), here)
     L = []
     p = L.append
     p('<!-- bench:summary:start (generated by bench/all; edits here are overwritten) -->')
@@ -461,7 +474,8 @@ def summary(all_path, doc_path):
     quick = a['mode'] == 'quick'
     p(f"`bench/all{' --quick' if quick else ''}` on {a['date'].replace('T', ' ').replace('Z', ' UTC')} "
       f"(git {a.get('git') or '?'}), {a['wall_seconds']} s in all"
-      + (' — **quick mode: few repetitions, figures are indicative only**' if quick else '') + '. '
+      + (' — **quick mode: few repetitions, figures are indicative only** (the rounds are stated in each '
+         'section; the latest full run is in docs/benchmarks.md)' if quick else '') + '. '
       f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB RAM, kernel {m['kernel']}, {m['os']}, "
       f"cgroup {m['cgroup']}. Versions: " + '; '.join(f'{k} `{v}`' for k, v in a['versions'].items()
                                                   if k in ('berthd', 'dockerd', 'containerd', 'runc', 'podman', 'conmon')) + '.')
@@ -475,9 +489,9 @@ def summary(all_path, doc_path):
       'metric is lower-is-better: > 1 means berth is faster or smaller). "Docker" is docker CLI → a private dockerd 20.10 '
       '(containerd, runc); "Podman" is podman 4.3 with runc, fully private (see its caveats in the daemon section). '
       'For the runtime rows the columns are runc and crun. Full tables, methods and commands are in the sections below; '
-      'everything is in [`bench/results/all.json`](../bench/results/all.json).')
+      f'everything is in [`{all_path}`]({all_link}).')
     p('')
-    p('![ratios other engine / berth](benchmarks.png)')
+    p(f'![ratios other engine / berth]({chart_link})')
     p('')
     p('| metric | berth | Docker | Podman | Docker / berth | Podman / berth | target (berth) | verdict |')
     p('|---|---:|---:|---:|---:|---:|---|---|')
@@ -530,6 +544,6 @@ if __name__ == '__main__':
     if sys.argv[1] == 'json':
         build_json(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == 'summary':
-        summary(sys.argv[2], sys.argv[3])
+        summary(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     else:
-        sys.exit('usage: aggregate.py json STATUS OUT | summary ALL DOC')
+        sys.exit('usage: aggregate.py json STATUS OUT | summary ALL DOC [CHART]')
