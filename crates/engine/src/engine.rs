@@ -125,20 +125,17 @@ impl Engine {
             .collect()
     }
 
-    /// Saves a record to the store.
-    pub(crate) fn persist(&self, rec: &ContainerRecord) -> Result<()> {
-        let bytes = serde_json::to_vec(rec)
-            .map_err(|e| EngineError::internal(format!("encode container: {e}")))?;
-        self.store.put(&rec.id, &bytes)
-    }
-
-    /// Saves the container's current record.
-    pub(crate) fn persist_container(&self, c: &Container) -> Result<()> {
-        let rec = c.record();
+    /// Saves a copy of `rec` to the store; the writer thread encodes it.
+    pub(crate) fn persist(&self, rec: ContainerRecord) -> Result<()> {
         let id = rec.id.clone();
         self.store.put_encoded(&id, move || {
             serde_json::to_vec(&rec).map_err(|e| e.to_string())
         })
+    }
+
+    /// Saves the container's current record.
+    pub(crate) fn persist_container(&self, c: &Container) -> Result<()> {
+        self.persist(c.record())
     }
 
     /// Publishes a container event with Docker's attributes (labels, image, name).

@@ -118,7 +118,7 @@ impl Engine {
             network,
         };
         write_etc_files(&dir, &rec)?;
-        self.persist(&rec)?;
+        self.persist(rec.clone())?;
         let c = Arc::new(Container::new(rec));
         self.containers
             .write()
