@@ -18,6 +18,11 @@ fn host_facts() -> &'static HostFacts {
 }
 
 impl Engine {
+    /// The container's `linux.cgroupsPath`: `/<cgroup-parent>/<id>`.
+    pub(crate) fn cgroups_path(&self, id: &str) -> String {
+        format!("/{}/{}", self.config.cgroup_parent.trim_matches('/'), id)
+    }
+
     /// The config.json for `rec` with its rootfs mounted at `rootfs`, joining the
     /// network namespace at `netns` when it has one of its own.
     pub(crate) fn build_spec(
@@ -69,11 +74,7 @@ impl Engine {
                 None => NetworkNs::Private,
             },
         };
-        let cgroups_path = format!(
-            "/{}/{}",
-            self.config.cgroup_parent.trim_matches('/'),
-            rec.id
-        );
+        let cgroups_path = self.cgroups_path(&rec.id);
         let (hostname, hosts, resolv) = (
             dir.join("hostname"),
             dir.join("hosts"),
