@@ -1,4 +1,4 @@
-//! Prints how long compiling Docker's default seccomp profile takes cold (libseccomp)
+//! Prints how long compiling Docker's default seccomp profile takes cold (generating BPF)
 //! versus from the on-disk cache. Measurement only, no assertions:
 //! `cargo run --release -p berth-seccomp --example cache_timing`.
 
@@ -41,7 +41,7 @@ fn main() {
         filter.program.len()
     );
     println!(
-        "cold compile (libseccomp, no cache): {:?} avg over {rounds}",
+        "cold compile (no cache): {:?} avg over {rounds}",
         cold / rounds
     );
     println!("first compile with cache dir (miss + fsync'd write): {miss:?}");

@@ -1,4 +1,6 @@
-//! Build a libseccomp filter from a [`FilterPlan`] and export it as raw BPF bytes.
+//! Build a libseccomp filter from a [`FilterPlan`] and export it as raw BPF bytes: the
+//! fallback for plans berth's own generator (`crate::generator`) does not handle, and the
+//! reference its differential tests compare against.
 //!
 //! Runs in berthd. Owns a libseccomp filter context and a memfd for the export, both
 //! released before returning. libseccomp never loads the filter and never sets
@@ -48,7 +50,8 @@ fn filter_context(plan: &FilterPlan) -> Result<ScmpFilterContext, SeccompError> 
                 continue; // unknown to this libseccomp: skipped, like runc
             };
             for compares in &rule.conditions {
-                ctx.add_rule_conditional(rule.action, syscall, compares)
+                let compares: Vec<_> = compares.iter().map(|c| c.to_scmp()).collect();
+                ctx.add_rule_conditional(rule.action, syscall, &compares)
                     .map_err(|source| SeccompError::AddRule {
                         field: format!("{}.names[{j}]", rule.field),
                         name: name.clone(),

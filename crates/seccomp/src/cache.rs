@@ -19,8 +19,9 @@ use sha2::{Digest, Sha256};
 use crate::compile::{valid_program_len, CompiledFilter, MAX_PROGRAM_BYTES};
 use crate::sys;
 
-/// Bump when the file format or the compile logic changes.
-const FORMAT_VERSION: &str = "berth-seccomp-bpf-cache-v1";
+/// Bump when the file format or the compile logic changes. v2: berth's own generator
+/// replaced libseccomp's for most profiles.
+const FORMAT_VERSION: &str = "berth-seccomp-bpf-cache-v2";
 
 /// Why a cache file was ignored or could not be written. Never fails a compile.
 #[derive(Debug, thiserror::Error)]

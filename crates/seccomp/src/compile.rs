@@ -1,9 +1,10 @@
 //! Compile a `linux.seccomp` section to a BPF program, going through the cache first.
 //!
 //! Runs in berthd (or the runtime before it clones the container init). Steps: validate
-//! the profile into a plan, look the profile up in the cache, and only on a miss run
-//! libseccomp and store the result. Owns nothing beyond the cache files described in
-//! [`crate::cache`]. Cache problems are reported in [`CacheStatus`], never as errors.
+//! the profile into a plan, look the profile up in the cache, and only on a miss generate
+//! the program (berth's generator, or libseccomp's for plans it does not handle) and
+//! store it. Owns nothing beyond the cache files described in [`crate::cache`]. Cache
+//! problems are reported in [`CacheStatus`], never as errors.
 
 use std::path::{Path, PathBuf};
 
@@ -13,13 +14,14 @@ use oci_spec::runtime::LinuxSeccomp;
 use crate::bpf::bpf_program;
 use crate::cache::{self, CacheError};
 use crate::error::SeccompError;
-use crate::plan::filter_plan;
+use crate::generator;
+use crate::plan::{filter_plan, FilterPlan};
 
 /// A compiled filter: raw `struct sock_filter` instructions plus the seccomp(2) flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledFilter {
-    /// `struct sock_filter` array (8 bytes per instruction) in the host's byte order, as
-    /// libseccomp exports it (little-endian on x86_64 and aarch64).
+    /// `struct sock_filter` array (8 bytes per instruction) in the host's byte order
+    /// (little-endian on x86_64 and aarch64).
     pub program: Vec<u8>,
     /// SECCOMP_FILTER_FLAG_* bits from `linux.seccomp.flags`.
     pub flags: u32,
@@ -45,12 +47,12 @@ pub(crate) fn valid_program_len(len: usize) -> bool {
 pub enum CacheStatus {
     /// No cache directory was given.
     Disabled,
-    /// The program came from this file; libseccomp was not used.
+    /// The program came from this file; nothing was generated.
     Hit {
         /// The cache file.
         path: PathBuf,
     },
-    /// The program was compiled with libseccomp.
+    /// The program was generated.
     Miss {
         /// The cache file that was (or should have been) written.
         path: PathBuf,
@@ -81,7 +83,7 @@ pub fn compile_with_status(
 ) -> Result<(CompiledFilter, CacheStatus), SeccompError> {
     let plan = filter_plan(profile)?;
     let Some(dir) = cache_dir else {
-        let program = bpf_program(&plan)?;
+        let program = generate(&plan)?;
         let filter = CompiledFilter {
             program,
             flags: plan.flags,
@@ -104,7 +106,7 @@ pub fn compile_with_status(
         Err(e) => Some(e),
     };
     let filter = CompiledFilter {
-        program: bpf_program(&plan)?,
+        program: generate(&plan)?,
         flags: plan.flags,
     };
     let store_error = cache::write_cached(&path, &filter).err();
@@ -116,4 +118,14 @@ pub fn compile_with_status(
             store_error,
         },
     ))
+}
+
+/// berth's program for `plan`, or libseccomp's for the plans berth's generator leaves to
+/// it (see [`generator::Fallback`]: architectures other than x86_64, x32, x86, aarch64,
+/// arm and riscv64, and argument rules with different actions on one syscall).
+fn generate(plan: &FilterPlan) -> Result<Vec<u8>, SeccompError> {
+    match generator::program(plan) {
+        Ok(program) => Ok(program),
+        Err(_fallback) => bpf_program(plan),
+    }
 }

@@ -3,13 +3,15 @@
 //! Seccomp: compile the spec's `linux.seccomp` section to a BPF program, cache it by
 //! profile hash, and load it in the container init just before execve.
 //!
-//! Compiling runs in berthd (or the runtime before clone) and uses libseccomp only to
-//! generate the program, never to load it or to set no_new_privs; loading runs in the
+//! Compiling runs in berthd (or the runtime before clone). berth generates the program
+//! itself (a bitmap search over syscall numbers, far shorter than libseccomp's chain),
+//! asking libseccomp only for syscall numbers; plans it does not handle go to libseccomp's
+//! generator. libseccomp never loads the filter or sets no_new_privs; loading runs in the
 //! container init. Docker's default profile is embedded, with a converter from Docker's
 //! profile format (`archMap`, `includes`/`excludes`) to the OCI section. SCMP_ACT_NOTIFY
 //! (user-notification agents) is deliberately not supported.
 
-/// Turning BPF generation over to libseccomp and exporting the program.
+/// libseccomp's generator, for the plans berth's own does not handle.
 mod bpf;
 /// The on-disk cache of compiled programs.
 mod cache;
@@ -19,6 +21,8 @@ mod compile;
 mod docker_profile;
 /// The compile/load error type.
 mod error;
+/// berth's own BPF generator.
+mod generator;
 /// Kernel `major.minor` versions for `minKernel` conditions.
 mod kernel_version;
 /// `load`: install a compiled filter with seccomp(2).

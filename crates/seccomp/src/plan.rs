@@ -1,5 +1,5 @@
 //! Validate a `linux.seccomp` section and turn it into a [`FilterPlan`]: pure data that
-//! says which libseccomp actions, architectures, rules and seccomp(2) flags to use.
+//! says which actions, architectures, rules and seccomp(2) flags to use.
 //!
 //! Runs in berthd; touches neither the kernel nor libseccomp's filter state, so every
 //! decision here is unit-tested as data. Follows the OCI runtime-spec `linux.seccomp`
@@ -44,7 +44,56 @@ pub(crate) struct RulePlan {
     /// Action on match.
     pub action: ScmpAction,
     /// One libseccomp rule per inner list (its comparisons are AND-ed; the rules OR-ed).
-    pub conditions: Vec<Vec<ScmpArgCompare>>,
+    pub conditions: Vec<Vec<ArgCompare>>,
+}
+
+/// One argument comparison of a rule, as libseccomp's `struct scmp_arg_cmp` holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ArgCompare {
+    /// Argument index, 0-5.
+    pub index: u8,
+    /// The operator; `MaskedEq` carries the mask.
+    pub op: CompareOp,
+    /// The value compared against (for `MaskedEq`, the expected masked value).
+    pub value: u64,
+}
+
+/// libseccomp's comparison operators (`enum scmp_compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CompareOp {
+    /// `arg != value`
+    Ne,
+    /// `arg < value`
+    Lt,
+    /// `arg <= value`
+    Le,
+    /// `arg == value`
+    Eq,
+    /// `arg >= value`
+    Ge,
+    /// `arg > value`
+    Gt,
+    /// `arg & mask == value`
+    MaskedEq {
+        /// The mask (the OCI `value`).
+        mask: u64,
+    },
+}
+
+impl ArgCompare {
+    /// The same comparison in libseccomp's type.
+    pub fn to_scmp(self) -> ScmpArgCompare {
+        let op = match self.op {
+            CompareOp::Ne => ScmpCompareOp::NotEqual,
+            CompareOp::Lt => ScmpCompareOp::Less,
+            CompareOp::Le => ScmpCompareOp::LessOrEqual,
+            CompareOp::Eq => ScmpCompareOp::Equal,
+            CompareOp::Ge => ScmpCompareOp::GreaterEqual,
+            CompareOp::Gt => ScmpCompareOp::Greater,
+            CompareOp::MaskedEq { mask } => ScmpCompareOp::MaskedEqual(mask),
+        };
+        ScmpArgCompare::new(u32::from(self.index), op, self.value)
+    }
 }
 
 /// Validate the whole profile and decide what to build.
@@ -214,10 +263,7 @@ fn filter_flags(flags: &[LinuxSeccompFilterFlag]) -> Result<u32, SeccompError> {
 /// Split the argument conditions into libseccomp rules the way runc does: all
 /// conditions in one rule when every argument index is distinct, else one rule per
 /// condition (libseccomp compares each argument at most once per rule).
-fn conditions(
-    args: &[LinuxSeccompArg],
-    field: &str,
-) -> Result<Vec<Vec<ScmpArgCompare>>, SeccompError> {
+fn conditions(args: &[LinuxSeccompArg], field: &str) -> Result<Vec<Vec<ArgCompare>>, SeccompError> {
     let mut compares = Vec::with_capacity(args.len());
     for (k, arg) in args.iter().enumerate() {
         if arg.index() > MAX_ARG_INDEX {
@@ -226,8 +272,12 @@ fn conditions(
                 index: arg.index(),
             });
         }
-        let index = u32::try_from(arg.index()).expect("index <= 5 fits in u32");
-        compares.push(ScmpArgCompare::new(index, compare_op(arg), datum(arg)));
+        let index = u8::try_from(arg.index()).expect("index <= 5 fits in u8");
+        compares.push(ArgCompare {
+            index,
+            op: compare_op(arg),
+            value: datum(arg),
+        });
     }
     let mut seen = [false; MAX_ARG_INDEX + 1];
     let distinct = args
@@ -241,15 +291,15 @@ fn conditions(
 }
 
 /// For SCMP_CMP_MASKED_EQ the OCI `value` is the mask and `valueTwo` the expected result.
-fn compare_op(arg: &LinuxSeccompArg) -> ScmpCompareOp {
+fn compare_op(arg: &LinuxSeccompArg) -> CompareOp {
     match arg.op() {
-        LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
-        LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
-        LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
-        LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
-        LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
-        LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
-        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(arg.value()),
+        LinuxSeccompOperator::ScmpCmpNe => CompareOp::Ne,
+        LinuxSeccompOperator::ScmpCmpLt => CompareOp::Lt,
+        LinuxSeccompOperator::ScmpCmpLe => CompareOp::Le,
+        LinuxSeccompOperator::ScmpCmpEq => CompareOp::Eq,
+        LinuxSeccompOperator::ScmpCmpGe => CompareOp::Ge,
+        LinuxSeccompOperator::ScmpCmpGt => CompareOp::Gt,
+        LinuxSeccompOperator::ScmpCmpMaskedEq => CompareOp::MaskedEq { mask: arg.value() },
     }
 }
 

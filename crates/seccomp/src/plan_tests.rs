@@ -4,7 +4,7 @@
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp};
 use oci_spec::runtime::LinuxSeccomp;
 
-use super::filter_plan;
+use super::{filter_plan, ArgCompare, CompareOp};
 use crate::sys;
 
 fn profile(json: serde_json::Value) -> LinuxSeccomp {
@@ -69,13 +69,28 @@ fn splits_conditions_like_runc() {
         ]
     })))
     .unwrap();
+    let scmp = |rule: usize| -> Vec<Vec<ScmpArgCompare>> {
+        plan.rules[rule]
+            .conditions
+            .iter()
+            .map(|rule| rule.iter().map(|c| c.to_scmp()).collect())
+            .collect()
+    };
     let masked = ScmpArgCompare::new(0, ScmpCompareOp::MaskedEqual(2114060288), 0);
     let ne = ScmpArgCompare::new(1, ScmpCompareOp::NotEqual, 5);
-    assert_eq!(plan.rules[0].conditions, vec![vec![masked, ne]]);
+    assert_eq!(scmp(0), vec![vec![masked, ne]]);
+    assert_eq!(
+        plan.rules[0].conditions[0][0],
+        ArgCompare {
+            index: 0,
+            op: CompareOp::MaskedEq { mask: 2114060288 },
+            value: 0
+        }
+    );
     let gt = ScmpArgCompare::new(0, ScmpCompareOp::Greater, 1);
     let lt = ScmpArgCompare::new(0, ScmpCompareOp::Less, 9);
-    assert_eq!(plan.rules[1].conditions, vec![vec![gt], vec![lt]]);
-    assert_eq!(plan.rules[2].conditions, vec![Vec::<ScmpArgCompare>::new()]);
+    assert_eq!(scmp(1), vec![vec![gt], vec![lt]]);
+    assert_eq!(scmp(2), vec![Vec::<ScmpArgCompare>::new()]);
 }
 
 #[test]

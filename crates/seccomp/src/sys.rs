@@ -1,6 +1,7 @@
 //! Raw kernel calls for this crate: `seccomp(2)`, `memfd_create(2)` and `geteuid(2)`.
 //!
-//! Runs in berthd (memfd for exporting BPF, euid for cache ownership checks) and in the
+//! Runs in berthd (memfd for exporting BPF, euid for cache ownership checks, the action
+//! probe while generating BPF) and in the
 //! freshly cloned container init right before execve (`seccomp_set_mode_filter`).
 //! Owns only the memfd it returns as an `OwnedFd`; the caller closes it by dropping it.
 //! This is the only module of the crate allowed to use `unsafe`. Implements the calls as
@@ -85,6 +86,26 @@ pub fn seccomp_flags_supported(flags: u32) -> bool {
         return true;
     }
     io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL)
+}
+
+/// Whether the kernel knows the filter return action `action` (a `SECCOMP_RET_*` value):
+/// `seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action)`, as libseccomp checks it before
+/// accepting SCMP_ACT_LOG or SCMP_ACT_KILL_PROCESS.
+///
+/// Man page: seccomp(2), Linux 4.14+. On older kernels the operation itself fails with
+/// `EINVAL`, which means "not available" here, as for libseccomp. Does not allocate.
+pub fn seccomp_action_available(action: u32) -> bool {
+    // SAFETY: `action` is a live u32 for the whole call; the kernel only reads 4 bytes
+    // from it and keeps no pointer.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_ACTION_AVAIL,
+            0,
+            &action as *const u32,
+        )
+    };
+    rc == 0
 }
 
 /// Create an anonymous in-memory file with `memfd_create(name, MFD_CLOEXEC)`.
