@@ -168,9 +168,10 @@ impl Client {
     ///
     /// Before the version is known, the request goes out with [`MAX_API_VERSION`]
     /// instead of after a `_ping`: berthd speaks it, so the usual first request costs
-    /// one round trip, not two. A daemon that answers "client version … is too new"
-    /// (an older dockerd) has run no handler yet; the client then negotiates and sends
-    /// the request again.
+    /// one round trip, not two. On a 400 (an older dockerd refuses a newer client with
+    /// one, before any handler runs; a HEAD answer carries no message to tell) the
+    /// client negotiates; it sends the request again only when the daemon's version
+    /// turns out to be older, and otherwise reports the 400.
     pub fn request(
         &self,
         method: &str,
@@ -186,12 +187,10 @@ impl Client {
                 return check(resp);
             }
             let bytes = resp.bytes().unwrap_or_default();
-            let message = error_message(400, &bytes);
-            if !version_refused(&message) {
-                let _ = self.version.set(MAX_API_VERSION.to_string());
+            if self.api_version()? == MAX_API_VERSION {
                 return Err(DaemonError {
                     status: 400,
-                    message,
+                    message: error_message(400, &bytes),
                 }
                 .into());
             }
@@ -273,12 +272,6 @@ pub fn check(resp: Response) -> Result<Response> {
         message: error_message(status, &bytes),
     }
     .into())
-}
-
-/// True for the daemon's answer to a client newer than it (moby's version middleware:
-/// "client version 1.47 is too new. Maximum supported API version is 1.41").
-fn version_refused(message: &str) -> bool {
-    message.starts_with("client version ") && message.contains("is too new")
 }
 
 /// The message of an error body: `{"message":…}`, else the text itself.
@@ -408,6 +401,34 @@ mod tests {
         let reqs = h.join().unwrap();
         assert!(reqs[0].starts_with("GET /v1.47/containers/nope/json HTTP/1.1"));
         assert!(reqs[1].starts_with("GET /v1.47/info HTTP/1.1"));
+    }
+
+    #[test]
+    fn a_bodiless_400_from_an_older_daemon_is_negotiated_and_resent() {
+        let (c, _d, h) = fake(vec![
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            PING_141.to_vec(),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ]);
+        c.request("HEAD", "/containers/web/archive?path=/tmp", &[], None)
+            .unwrap();
+        let reqs = h.join().unwrap();
+        assert!(reqs[0].starts_with("HEAD /v1.47/containers/web/archive"));
+        assert!(reqs[1].starts_with("HEAD /_ping"));
+        assert!(reqs[2].starts_with("HEAD /v1.41/containers/web/archive"));
+    }
+
+    #[test]
+    fn a_400_from_a_current_daemon_is_reported_not_resent() {
+        let (c, _d, h) = fake(vec![
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"message\":\"bad spec\"}".to_vec(),
+            b"HTTP/1.1 200 OK\r\nApi-Version: 1.47\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ]);
+        let e = c
+            .request("POST", "/containers/create", &[], Some(b"{}"))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "Error response from daemon: bad spec");
+        assert_eq!(h.join().unwrap().len(), 2, "sent once, then one ping");
     }
 
     #[test]
