@@ -284,4 +284,4 @@ fn seccomp_arch(docker_arch: &str) -> Option<Arch> {
 
 #[cfg(test)]
 #[path = "docker_profile_tests.rs"]
-mod tests;
+pub(crate) mod tests;

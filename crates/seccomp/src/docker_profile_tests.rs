@@ -6,8 +6,9 @@ use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction};
 use super::{docker_profile_to_oci_for, ProfileError, ProfileTarget, DOCKER_DEFAULT_PROFILE_JSON};
 use crate::kernel_version::KernelVersion;
 
-/// Docker's default capability set for containers.
-const DOCKER_DEFAULT_CAPS: [&str; 14] = [
+/// Docker's default capability set for containers (also used by the generator's
+/// differential tests).
+pub(crate) const DOCKER_DEFAULT_CAPS: [&str; 14] = [
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",

@@ -17,22 +17,7 @@ use crate::docker_profile::{
 use crate::kernel_version::KernelVersion;
 use crate::plan::{filter_plan, FilterPlan};
 
-const DOCKER_DEFAULT_CAPS: [&str; 14] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
+use crate::docker_profile::tests::DOCKER_DEFAULT_CAPS;
 
 const ALL_CAPS: [&str; 41] = [
     "CAP_CHOWN",
