@@ -270,10 +270,10 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn int80(nr: u32, arg1: u32, arg2: u32) -> i32 {
         let mut eax = nr;
-        // SAFETY: `int 0x80` enters the kernel's i386 entry with eax/ebx/ecx/edx; it
-        // clobbers nothing else (r8-r11 are zeroed, so they are declared clobbered). The
-        // calls made here take integer arguments only. ebx is reserved by LLVM, so the
-        // first argument is swapped in and out around the call.
+        // `int 0x80` enters the kernel's i386 entry with eax/ebx/ecx/edx and clobbers
+        // nothing else (r8-r11 are zeroed, so they are declared clobbered). ebx is
+        // reserved by LLVM, so the first argument is swapped in and out around the call.
+        // SAFETY: the calls made here take integer arguments only (no pointers).
         unsafe {
             std::arch::asm!(
                 "xchg {arg1:e}, ebx",
