@@ -17,5 +17,7 @@ pub mod log;
 pub mod monitor;
 /// Request and reply lines, exit records, attach frames.
 pub mod protocol;
+/// The go gate and the re-exec flags of a shim started ahead of time.
+pub mod start;
 /// Raw syscalls without a safe `nix` form.
 pub mod sys;
