@@ -324,11 +324,30 @@ impl TestBerthd {
     }
 
     /// Anything of this daemon still around: mounts under the dir, processes other than
-    /// berthd itself that refer to it, cgroups under the parent.
+    /// berthd itself that refer to it, cgroups under the parent, veths on its bridges.
+    ///
+    /// Polled for up to 3 s: some of it goes away just after the API answered, by
+    /// design. A shim answers waiters first and then deletes the container's cgroups and
+    /// exits (off the `docker run` path); berthd deletes the veths of exited containers
+    /// in the background, and the kernel frees namespaces asynchronously. Anything still
+    /// there after that is a leak.
     pub fn leftovers(&self) -> Vec<String> {
+        let pool = self.netns_pool();
+        let bridges = self.bridges();
+        let start = Instant::now();
+        loop {
+            let left = self.leftovers_now(&pool, &bridges);
+            if left.is_empty() || start.elapsed() > Duration::from_secs(3) {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// One look for [`TestBerthd::leftovers`]; `pool` are the namespaces kept on purpose.
+    fn leftovers_now(&self, pool: &[String], bridges: &[String]) -> Vec<String> {
         let mut out = Vec::new();
         let dir = self.dir.to_string_lossy().to_string();
-        let pool = self.netns_pool();
         for m in crate::procfs::host_mounts() {
             if m.mount_point.starts_with(&dir) && !pool.contains(&m.mount_point) {
                 out.push(format!("mount {}", m.mount_point));
@@ -353,27 +372,15 @@ impl TestBerthd {
                 }
             }
         }
-        // berthd deletes the veths of exited containers in the background (and the
-        // kernel frees namespaces asynchronously): give them a moment.
-        let bridges = self.bridges();
-        let start = Instant::now();
-        loop {
-            let mut veths = Vec::new();
-            for bridge in &bridges {
-                if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{bridge}/brif")) {
-                    for e in rd.flatten() {
-                        veths.push(format!(
-                            "veth {} on {bridge}",
-                            e.file_name().to_string_lossy()
-                        ));
-                    }
+        for bridge in bridges {
+            if let Ok(rd) = fs::read_dir(format!("/sys/class/net/{bridge}/brif")) {
+                for e in rd.flatten() {
+                    out.push(format!(
+                        "veth {} on {bridge}",
+                        e.file_name().to_string_lossy()
+                    ));
                 }
             }
-            if veths.is_empty() || start.elapsed() > Duration::from_secs(3) {
-                out.extend(veths);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
         out
     }
