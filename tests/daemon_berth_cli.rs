@@ -192,3 +192,28 @@ fn run_tty_exit_code() {
     assert_eq!(out.code(), 3, "{out:?}");
     assert!(out.stdout.contains("/dev/pts/0"), "{out:?}");
 }
+
+/// `run` without a TTY forwards the signals it gets to the container (Docker's signal
+/// proxy), each as it comes, and exits with the container's code.
+#[test]
+fn run_forwards_signals() {
+    let d = TestBerthd::start("berth-sigproxy");
+    let bin = TestBerthd::binary("berth");
+    let out = d.sh(&format!(
+        r#"{} run --rm busybox sh -c "trap 'echo hup' HUP; trap 'echo term; exit 7' TERM; echo ready; while true; do sleep 0.1; done" > out 2>&1 &
+pid=$!
+wait_for() {{ for i in $(seq 200); do grep -q "$1" out && return 0; sleep 0.05; done; return 1; }}
+wait_for ready || {{ echo never ready; cat out; exit 90; }}
+kill -HUP $pid
+wait_for hup || {{ echo HUP not forwarded; cat out; exit 91; }}
+kill -TERM $pid
+wait $pid
+echo "rc=$?"
+cat out"#,
+        bin.display()
+    ));
+    assert_eq!(out.code(), 0, "{out:?}");
+    assert!(out.stdout.starts_with("rc=7\n"), "{out:?}");
+    assert!(out.stdout.contains("hup\nterm\n"), "{out:?}");
+    assert_eq!(berth_ok(&d, &["ps", "-aq"]), "");
+}

@@ -1,12 +1,11 @@
 //! Terminal handling for interactive containers: tty detection, raw mode (restored on
-//! drop), window size, and a signal thread (SIGWINCH for resizes, INT/TERM/… for the
-//! signal proxy).
+//! drop), window size, and a signalfd (SIGWINCH for resizes, INT/TERM/… for the signal
+//! proxy).
 //!
 //! Runs in the CLI process. `RawMode` owns the saved termios of stdin and restores it when
-//! dropped. `signal_thread` blocks the given signals in the calling thread (and so in
-//! every thread spawned afterwards) and hands them to a callback on a dedicated thread;
-//! it must be called before other threads are started. The only `unsafe` is the
-//! TIOCGWINSZ ioctl.
+//! dropped. `signal_fd` blocks the given signals in the calling thread (and so in every
+//! thread spawned afterwards) and returns a signalfd that receives them; it must be
+//! called before other threads are started. The only `unsafe` is the TIOCGWINSZ ioctl.
 
 use std::io;
 use std::os::fd::AsFd;
@@ -74,22 +73,23 @@ pub fn size() -> Option<(u16, u16)> {
     None
 }
 
-/// Blocks `signals` in this thread and its future children and calls `f` for each one
-/// on a dedicated thread. Call before spawning other threads.
-pub fn signal_thread(signals: &[Signal], f: impl Fn(Signal) + Send + 'static) -> io::Result<()> {
+/// Blocks `signals` in this thread and its future children and returns a non-blocking
+/// signalfd that receives them instead. Call before spawning other threads.
+///
+/// A signalfd rather than a thread in `sigwait`: the attached session polls it beside
+/// the connection, so `run` needs no extra thread (a thread costs its creation and, at
+/// exit, up to a few tenths of a millisecond on a loaded machine).
+pub fn signal_fd(signals: &[Signal]) -> io::Result<nix::sys::signalfd::SignalFd> {
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
     let mut set = SigSet::empty();
     for s in signals {
         set.add(*s);
     }
     set.thread_block()?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            while let Ok(sig) = set.wait() {
-                f(sig);
-            }
-        })?;
-    Ok(())
+    Ok(SignalFd::with_flags(
+        &set,
+        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    )?)
 }
 
 /// Parses `--detach-keys` (`ctrl-p,ctrl-q`, `a`, `ctrl-@`…) into bytes.

@@ -1,7 +1,8 @@
 //! The Docker Engine API client: one blocking unix-socket connection per request.
 //!
 //! Runs in the CLI process. `Client` owns the socket path and the negotiated API version
-//! (one `HEAD /_ping` per process, `GET` as fallback); every response with status ≥ 400
+//! (the first request goes out with the newest version; one `HEAD /_ping` per process
+//! when the daemon refuses it, `GET` as fallback); every response with status ≥ 400
 //! becomes a `DaemonError` carrying the daemon's `message`. Streams are read with the
 //! helpers in `stream`, upgrades (attach, exec start) go through `hijack`.
 
@@ -75,6 +76,11 @@ pub fn parse_version(v: &str) -> (u32, u32) {
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
+/// True when API version `v` is `min` or newer.
+pub fn version_at_least(v: &str, min: &str) -> bool {
+    parse_version(v) >= parse_version(min)
+}
+
 impl Client {
     /// A client for `host` (`unix:///path`; a bare path is accepted too).
     pub fn new(host: &str) -> Result<Self> {
@@ -135,7 +141,7 @@ impl Client {
 
     /// True when the negotiated version is at least `v`.
     pub fn version_at_least(&self, v: &str) -> Result<bool> {
-        Ok(parse_version(self.api_version()?) >= parse_version(v))
+        Ok(version_at_least(self.api_version()?, v))
     }
 
     /// `/v{version}{path}`.
@@ -179,9 +185,22 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Response> {
+        self.request_for_version(method, path, headers, &|_| Ok(body.map(<[u8]>::to_vec)))
+    }
+
+    /// [`Client::request`] with a body that depends on the API version (fields that
+    /// moved between versions): `body` is called with the version the request goes out
+    /// with, once more if the daemon turns out to be older than assumed.
+    pub fn request_for_version(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &dyn Fn(&str) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Response> {
         if self.version.get().is_none() && std::env::var_os("BERTH_API_VERSION").is_none() {
             let url = format!("/v{MAX_API_VERSION}{path}");
-            let resp = self.raw(method, &url, headers, body)?;
+            let resp = self.raw(method, &url, headers, body(MAX_API_VERSION)?.as_deref())?;
             if resp.head.status != 400 {
                 let _ = self.version.set(MAX_API_VERSION.to_string());
                 return check(resp);
@@ -195,8 +214,9 @@ impl Client {
                 .into());
             }
         }
-        let url = self.url(path)?;
-        check(self.raw(method, &url, headers, body)?)
+        let version = self.api_version()?;
+        let url = format!("/v{version}{path}");
+        check(self.raw(method, &url, headers, body(version)?.as_deref())?)
     }
 
     /// `GET path` parsed as JSON.
@@ -429,6 +449,23 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.to_string(), "Error response from daemon: bad spec");
         assert_eq!(h.join().unwrap().len(), 2, "sent once, then one ping");
+    }
+
+    #[test]
+    fn a_version_dependent_body_is_rebuilt_for_an_older_daemon() {
+        let (c, _d, h) = fake(vec![
+            TOO_NEW.to_vec(),
+            PING_141.to_vec(),
+            b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+        ]);
+        let body = |v: &str| Ok(Some(format!("{{\"built_for\":\"{v}\"}}").into_bytes()));
+        c.request_for_version("POST", "/containers/create", &[], &body)
+            .unwrap();
+        let reqs = h.join().unwrap();
+        assert!(reqs[0].starts_with("POST /v1.47/containers/create"));
+        assert!(reqs[0].ends_with("{\"built_for\":\"1.47\"}"), "{}", reqs[0]);
+        assert!(reqs[2].starts_with("POST /v1.41/containers/create"));
+        assert!(reqs[2].ends_with("{\"built_for\":\"1.41\"}"), "{}", reqs[2]);
     }
 
     #[test]

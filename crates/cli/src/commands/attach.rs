@@ -66,7 +66,7 @@ fn start_attached(c: &Client, a: &StartArgs) -> Result<()> {
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
     let stdin = a.interactive && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
     let base = format!("/containers/{id}");
-    session::install_signals(c, base.clone(), tty)?;
+    let signals = session::install_signals(c, base.clone(), tty)?;
     let hj = c.hijack(
         "POST",
         &format!(
@@ -87,14 +87,14 @@ fn start_attached(c: &Client, a: &StartArgs) -> Result<()> {
         stdin,
         detach_keys: detach_keys(a.detach_keys.as_deref())?,
     };
-    if session::stream(hj, &streams)? == Outcome::Detached {
+    if session::stream(hj, &streams, signals)? == Outcome::Detached {
         return Ok(());
     }
-    match waiter.recv() {
-        Ok(Ok(0)) => Ok(()),
-        Ok(Ok(code)) => Err(exit_code(i32::try_from(code).unwrap_or(1))),
-        Ok(Err(m)) => Err(exit_with(1, format!("Error response from daemon: {m}"))),
-        Err(_) => Err(exit_code(1)),
+    match waiter.result() {
+        Some(Ok(0)) => Ok(()),
+        Some(Ok(code)) => Err(exit_code(i32::try_from(code).unwrap_or(1))),
+        Some(Err(m)) => Err(exit_with(1, format!("Error response from daemon: {m}"))),
+        None => Err(exit_code(1)),
     }
 }
 
@@ -124,9 +124,11 @@ pub fn attach(c: &Client, a: AttachArgs) -> Result<()> {
     let tty = info["Config"]["Tty"].as_bool().unwrap_or(false);
     let stdin = !a.no_stdin && info["Config"]["OpenStdin"].as_bool().unwrap_or(false);
     let base = format!("/containers/{id}");
-    if a.sig_proxy {
-        session::install_signals(c, base.clone(), tty)?;
-    }
+    let signals = if a.sig_proxy {
+        session::install_signals(c, base.clone(), tty)?
+    } else {
+        None
+    };
     let mut q = format!(
         "{base}/attach?stream=1&stdin={}&stdout=1&stderr=1",
         u8::from(stdin)
@@ -143,7 +145,7 @@ pub fn attach(c: &Client, a: AttachArgs) -> Result<()> {
         stdin,
         detach_keys: detach_keys(a.detach_keys.as_deref())?,
     };
-    if session::stream(hj, &streams)? == Outcome::Detached {
+    if session::stream(hj, &streams, signals)? == Outcome::Detached {
         return Ok(());
     }
     let v: Value = c

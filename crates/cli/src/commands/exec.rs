@@ -102,7 +102,7 @@ pub fn exec(c: &Client, a: ExecArgs) -> Result<()> {
     if a.tty && a.interactive && !term::is_tty(io::stdin()) {
         return Err(exit_with(1, "the input device is not a TTY"));
     }
-    session::install_signals(c, base.clone(), a.tty)?;
+    let signals = session::install_signals(c, base.clone(), a.tty)?;
     let hj = c.hijack("POST", &format!("{base}/start"), Some(&start))?;
     if a.tty && term::is_tty(io::stdout()) {
         session::resize(c, &base);
@@ -116,7 +116,7 @@ pub fn exec(c: &Client, a: ExecArgs) -> Result<()> {
         stdin: a.interactive,
         detach_keys: keys,
     };
-    if session::stream(hj, &streams)? == Outcome::Detached {
+    if session::stream(hj, &streams, signals)? == Outcome::Detached {
         return Ok(());
     }
     let v: Value = c.get_json(&format!("{base}/json"))?;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cp;
 pub mod disk;
 pub mod exec;
+mod fastparse;
 pub mod images;
 pub mod inspect;
 pub mod lifecycle;
@@ -34,11 +35,18 @@ use crate::error::{ConnectError, DaemonError, StatusError};
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, disable_help_subcommand = true)]
 pub struct Cli {
-    /// Daemon socket to connect to (unix:///path)
-    #[arg(short = 'H', long = "host")]
-    pub host: Option<String>,
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     cmd: Cmd,
+}
+
+/// The flags that come before the verb.
+#[derive(Debug, clap::Args)]
+struct GlobalArgs {
+    /// Daemon socket to connect to (unix:///path)
+    #[arg(short = 'H', long = "host")]
+    host: Option<String>,
 }
 
 /// Verbs that exist both at the top level and under `berth container`.
@@ -267,7 +275,9 @@ fn dispatch(c: &Client, cmd: Cmd) -> anyhow::Result<()> {
 
 /// Parses arguments, runs the command and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let parsed =
+        fastparse::parse_hot_verb(std::env::args_os().collect()).map_or_else(Cli::try_parse, Ok);
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 125 } else { 0 };
@@ -276,6 +286,7 @@ pub fn main() -> i32 {
         }
     };
     let host = cli
+        .global
         .host
         .or_else(|| std::env::var("BERTH_HOST").ok().filter(|h| !h.is_empty()))
         .unwrap_or_else(|| DEFAULT_HOST.to_string());

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::session::{self, Outcome, Streams, DEFAULT_DETACH_KEYS};
 use super::transfer;
-use crate::client::{enc, Client};
+use crate::client::{enc, version_at_least, Client};
 use crate::error::{exit_code, exit_with, is_not_found, DaemonError, StatusError};
 use crate::opts::container::ContainerOpts;
 use crate::opts::network;
@@ -87,13 +87,18 @@ pub fn create_container(
     detached: bool,
 ) -> Result<String> {
     let image = &args[0];
-    let console = if opts.tty && c.version_at_least("1.42")? {
-        term::size()
-    } else {
-        None
+    // Built for the version the request goes out with: the first request of a process
+    // is sent before any `_ping` (see `Client::request_for_version`).
+    let body = |version: &str| -> Result<Option<Vec<u8>>> {
+        let console = if opts.tty && version_at_least(version, "1.42") {
+            term::size()
+        } else {
+            None
+        };
+        let mut body = opts.create_body(image, &args[1..], detached, console)?;
+        network::place_mac_address(&mut body, version_at_least(version, "1.44"));
+        Ok(Some(serde_json::to_vec(&body)?))
     };
-    let mut body = opts.create_body(image, &args[1..], detached, console)?;
-    network::place_mac_address(&mut body, c.version_at_least("1.44")?);
     let mut path = String::from("/containers/create");
     let mut sep = '?';
     if let Some(n) = &opts.name {
@@ -113,7 +118,9 @@ pub fn create_container(
             false,
         )?;
     }
-    let resp = match c.post(&path, Some(&body)) {
+    let json = [("Content-Type", "application/json")];
+    let post = || c.request_for_version("POST", &path, &json, &body);
+    let resp = match post() {
         Err(e) if is_not_found(&e) && opts.pull == "missing" => {
             eprintln!("Unable to find image '{}' locally", reference.familiar());
             transfer::pull_image(
@@ -123,7 +130,7 @@ pub fn create_container(
                 &mut io::stderr(),
                 false,
             )?;
-            c.post(&path, Some(&body))?
+            post()?
         }
         r => r?,
     };
@@ -162,9 +169,11 @@ fn run_inner(c: &Client, a: &RunArgs) -> Result<()> {
     }
     let id = create_container(c, o, &a.args, a.detach)?;
     let base = format!("/containers/{id}");
-    if !a.detach {
-        session::install_signals(c, base.clone(), o.tty)?;
-    }
+    let signals = if a.detach {
+        None
+    } else {
+        session::install_signals(c, base.clone(), o.tty)?
+    };
     let hijacked = if a.detach {
         None
     } else {
@@ -199,17 +208,17 @@ fn run_inner(c: &Client, a: &RunArgs) -> Result<()> {
         stdin: o.interactive,
         detach_keys,
     };
-    if session::stream(hj, &streams)? == Outcome::Detached {
+    if session::stream(hj, &streams, signals)? == Outcome::Detached {
         return Ok(());
     }
-    match waiter.recv() {
-        Ok(Ok(0)) => Ok(()),
-        Ok(Ok(code)) => Err(exit_code(i32::try_from(code).unwrap_or(125))),
-        Ok(Err(msg)) => Err(exit_with(
+    match waiter.result() {
+        Some(Ok(0)) => Ok(()),
+        Some(Ok(code)) => Err(exit_code(i32::try_from(code).unwrap_or(125))),
+        Some(Err(msg)) => Err(exit_with(
             125,
             format!("berth: Error response from daemon: {msg}"),
         )),
-        Err(_) => Err(exit_code(125)),
+        None => Err(exit_code(125)),
     }
 }
 

@@ -1,24 +1,30 @@
 //! An attached session shared by `run`, `start -a`, `attach` and `exec`: stdin copying
 //! with detach keys, output decoding, resize and signal forwarding, and the wait call.
 //!
-//! Runs in the CLI process. The calling thread reads the container's output until EOF; a
-//! stdin thread copies input into the hijacked socket and half-closes it at EOF; a wait
-//! thread reads the `/wait` body once its headers have arrived (so the wait is
-//! registered before start). Raw mode, if any, is restored when the session ends.
+//! Runs in the CLI process. The calling thread reads the container's output until EOF,
+//! and the forwarded signals from a signalfd polled beside it; a stdin thread (with `-i`)
+//! copies input into the hijacked socket and half-closes it at EOF. The `/wait` request
+//! is sent before start and its answer read after the output ended. Raw mode, if any, is
+//! restored when the session ends.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread;
 
 use anyhow::Result;
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
 use serde_json::Value;
 
 use crate::client::hijack::Hijacked;
-use crate::client::{stream, Client};
+use crate::client::{stream, Client, Response};
 use crate::term;
 
 /// Ctrl-P Ctrl-Q.
@@ -44,8 +50,9 @@ pub struct Streams {
     pub detach_keys: Vec<u8>,
 }
 
-/// Streams a hijacked connection until the output ends or the user detaches.
-pub fn stream(hj: Hijacked, s: &Streams) -> Result<Outcome> {
+/// Streams a hijacked connection until the output ends or the user detaches, forwarding
+/// `signals` meanwhile.
+pub fn stream(hj: Hijacked, s: &Streams, signals: Option<Signals>) -> Result<Outcome> {
     let _raw = if s.tty && s.stdin && term::is_tty(io::stdin()) {
         Some(term::RawMode::enable()?)
     } else {
@@ -64,7 +71,16 @@ pub fn stream(hj: Hijacked, s: &Streams) -> Result<Outcome> {
             .name("stdin".into())
             .spawn(move || copy_stdin(writer, &keys, &flag))?;
     }
-    let res = stream::copy_output(hj.reader, s.tty);
+    let res = match signals {
+        Some(signals) => stream::copy_output(
+            SignalAware {
+                conn: hj.reader,
+                signals,
+            },
+            s.tty,
+        ),
+        None => stream::copy_output(hj.reader, s.tty),
+    };
     if detached.load(Ordering::SeqCst) {
         return Ok(Outcome::Detached);
     }
@@ -111,12 +127,42 @@ fn copy_stdin(w: std::os::unix::net::UnixStream, keys: &[u8], detached: &AtomicB
 /// Result of `/wait`: exit status, or the daemon's wait error.
 pub type WaitResult = Result<i64, String>;
 
-/// Sends `POST /containers/{id}/wait?condition=…`, returns once the response headers
-/// arrived, and delivers the body on the returned channel.
-pub fn wait_start(c: &Client, id: &str, condition: &str) -> Result<Receiver<WaitResult>> {
-    let (tx, rx) = mpsc::channel();
+/// A `/wait` that was sent: [`Waiter::result`] reads its answer.
+#[derive(Debug)]
+pub enum Waiter {
+    /// The headers arrived (the wait is registered); the body comes at the exit.
+    Registered(Response),
+    /// API < 1.30: nothing arrives before the exit, so a thread waits for it.
+    Thread(Receiver<WaitResult>),
+}
+
+impl Waiter {
+    /// Blocks until the container exited (or was removed); None if the connection broke.
+    pub fn result(self) -> Option<WaitResult> {
+        match self {
+            Waiter::Registered(resp) => Some(match resp.json::<Value>() {
+                Ok(v) => match v
+                    .get("Error")
+                    .and_then(|e| e.get("Message"))
+                    .and_then(Value::as_str)
+                {
+                    Some(m) if !m.is_empty() => Err(m.to_string()),
+                    _ => Ok(v.get("StatusCode").and_then(Value::as_i64).unwrap_or(0)),
+                },
+                Err(e) => Err(format!("{e:#}")),
+            }),
+            Waiter::Thread(rx) => rx.recv().ok(),
+        }
+    }
+}
+
+/// Sends `POST /containers/{id}/wait?condition=…` and returns once the response headers
+/// arrived, that is once the daemon registered the wait (so a start after it cannot be
+/// missed).
+pub fn wait_start(c: &Client, id: &str, condition: &str) -> Result<Waiter> {
     if !c.version_at_least("1.30")? {
         // Before 1.30 there are no conditions and the headers only come at the end.
+        let (tx, rx) = mpsc::channel();
         let (c, path) = (c.clone(), format!("/containers/{id}/wait"));
         thread::Builder::new().name("wait".into()).spawn(move || {
             let r = c
@@ -126,25 +172,10 @@ pub fn wait_start(c: &Client, id: &str, condition: &str) -> Result<Receiver<Wait
                 .map(|v| v.get("StatusCode").and_then(Value::as_i64).unwrap_or(0));
             let _ = tx.send(r);
         })?;
-        return Ok(rx);
+        return Ok(Waiter::Thread(rx));
     }
     let path = format!("/containers/{id}/wait?condition={condition}");
-    let resp = c.request("POST", &path, &[], None)?;
-    thread::Builder::new().name("wait".into()).spawn(move || {
-        let r = match resp.json::<Value>() {
-            Ok(v) => match v
-                .get("Error")
-                .and_then(|e| e.get("Message"))
-                .and_then(Value::as_str)
-            {
-                Some(m) if !m.is_empty() => Err(m.to_string()),
-                _ => Ok(v.get("StatusCode").and_then(Value::as_i64).unwrap_or(0)),
-            },
-            Err(e) => Err(format!("{e:#}")),
-        };
-        let _ = tx.send(r);
-    })?;
-    Ok(rx)
+    Ok(Waiter::Registered(c.request("POST", &path, &[], None)?))
 }
 
 /// Resizes the container's (or exec's) TTY to our terminal: `base` is
@@ -174,10 +205,43 @@ const PROXIED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-/// Starts the signal thread for an attached session: SIGWINCH → resize (TTY on a
-/// terminal), other signals → `kill?signal=NAME` (non-TTY). Call before other threads.
-pub fn install_signals(c: &Client, base: String, tty: bool) -> Result<()> {
-    let c = c.clone();
+/// The signals an attached session forwards, and where to: SIGWINCH → resize (TTY on a
+/// terminal), the others → `kill?signal=NAME` (non-TTY).
+#[derive(Debug)]
+pub struct Signals {
+    fd: SignalFd,
+    client: Client,
+    base: String,
+}
+
+impl Signals {
+    /// Forwards every signal that is pending.
+    fn forward_pending(&mut self) {
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
+            if sig == Signal::SIGWINCH {
+                resize(&self.client, &self.base);
+            } else {
+                let name = sig.as_str().trim_start_matches("SIG");
+                let _ = self
+                    .client
+                    .request(
+                        "POST",
+                        &format!("{}/kill?signal={name}", self.base),
+                        &[],
+                        None,
+                    )
+                    .and_then(|r| r.discard());
+            }
+        }
+    }
+}
+
+/// Blocks the signals an attached session forwards (`base` is `/containers/{id}` or
+/// `/exec/{id}`); they are handled while [`stream`] runs. Call before other threads.
+pub fn install_signals(c: &Client, base: String, tty: bool) -> Result<Option<Signals>> {
     let tty_term = tty && term::is_tty(io::stdout());
     let mut sigs = Vec::new();
     if tty_term {
@@ -188,17 +252,49 @@ pub fn install_signals(c: &Client, base: String, tty: bool) -> Result<()> {
         sigs.extend(PROXIED);
     }
     if sigs.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    term::signal_thread(&sigs, move |sig| {
-        if sig == Signal::SIGWINCH {
-            resize(&c, &base);
-        } else {
-            let name = sig.as_str().trim_start_matches("SIG");
-            let _ = c
-                .request("POST", &format!("{base}/kill?signal={name}"), &[], None)
-                .and_then(|r| r.discard());
+    Ok(Some(Signals {
+        fd: term::signal_fd(&sigs)?,
+        client: c.clone(),
+        base,
+    }))
+}
+
+/// The container's output, read only when it is readable; signals that arrive while it
+/// is awaited are forwarded first.
+struct SignalAware {
+    conn: BufReader<UnixStream>,
+    signals: Signals,
+}
+
+impl Read for SignalAware {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.conn.buffer().is_empty() {
+            let mut fds = [
+                PollFd::new(self.conn.get_ref().as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.signals.fd.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let (conn_ready, signalled) = (ready(&fds[0]), ready(&fds[1]));
+            if signalled {
+                self.signals.forward_pending();
+            }
+            if conn_ready {
+                break;
+            }
         }
-    })?;
-    Ok(())
+        let n = {
+            let available = self.conn.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.conn.consume(n);
+        Ok(n)
+    }
 }
