@@ -245,6 +245,18 @@ impl TestBerthd {
         out.stdout.trim().to_string()
     }
 
+    /// `docker run --rm <args…>` that must succeed; returns trimmed stdout.
+    pub fn docker_run_ok(&self, args: &[&str]) -> String {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        self.docker_ok(&all)
+    }
+
+    /// `docker inspect -f <format> <name>`, trimmed; panics on failure.
+    pub fn docker_inspect(&self, name: &str, format: &str) -> String {
+        self.docker_ok(&["inspect", "-f", format, name])
+    }
+
     /// The `berth` CLI against this daemon.
     pub fn berth(&self, args: &[&str]) -> Out {
         let bin = Self::binary("berth");

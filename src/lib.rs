@@ -4,6 +4,8 @@
 //! Runtime tests run against `runc` (`BERTH_TEST_RUNTIME=runc`) as the reference and
 //! against `target/<profile>/berth-runtime` by default.
 
+/// Checks for raw Engine API tests: Docker's error bodies, headers, nothing left behind.
+pub mod api_checks;
 /// `TestBerthd`: a private berthd per test with busybox imported.
 pub mod berthd;
 /// Bundle builder: private rootfs copy plus an editable config.

@@ -171,6 +171,10 @@ fn bad_input_exits_125() {
     assert_ne!(out.code(), 0, "{out:?}");
     let out = d.berth(&["run", "--bogus-flag", "busybox"]);
     assert_eq!(out.code(), 125, "{out:?}");
+    assert!(
+        out.stderr.starts_with("unknown flag: --bogus-flag\n"),
+        "{out:?}"
+    );
     let out = d.berth(&["exec", "nope", "true"]);
     assert_ne!(out.code(), 0, "{out:?}");
     assert!(out.stderr.contains("No such container: nope"), "{out:?}");

@@ -1,7 +1,8 @@
 //! Acceptance tests for berthd driven by the stock `docker` CLI: run/exit codes, detached
 //! runs and logs, ttys, exec, attach/detach, cp, stats, top, wait, events, restart
-//! policies, pause, rename, ps filters, removal, name conflicts, run options and
-//! save | load. Every test runs its own private berthd (`TestBerthd`).
+//! policies, pause, rename, ps filters, removal and name conflicts (run options, volumes
+//! and save | load are in daemon_docker_options.rs). Every test runs its own private
+//! berthd (`TestBerthd`).
 #![allow(clippy::tests_outside_test_module)]
 
 use std::fs;
@@ -22,18 +23,6 @@ fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         sleep(Duration::from_millis(50));
     }
     f()
-}
-
-/// `docker inspect -f <format> <name>`, trimmed; panics on failure.
-fn inspect(d: &TestBerthd, name: &str, format: &str) -> String {
-    d.docker_ok(&["inspect", "-f", format, name])
-}
-
-/// `docker run --rm busybox <args…>` that must succeed; returns trimmed stdout.
-fn run_ok(d: &TestBerthd, args: &[&str]) -> String {
-    let mut all = vec!["run", "--rm"];
-    all.extend_from_slice(args);
-    d.docker_ok(&all)
 }
 
 fn now_secs() -> f64 {
@@ -142,8 +131,8 @@ fn run_missing_command_127() {
             .contains("Run 'docker run --help' for more information"),
         "{out:?}"
     );
-    assert_eq!(inspect(&d, "nx", "{{.State.ExitCode}}"), "127");
-    assert_eq!(inspect(&d, "nx", "{{.State.Status}}"), "created");
+    assert_eq!(d.docker_inspect("nx", "{{.State.ExitCode}}"), "127");
+    assert_eq!(d.docker_inspect("nx", "{{.State.Status}}"), "created");
 
     // A path that is not executable: 126.
     let out = d.docker(&["run", "--rm", "busybox", "/etc/passwd"]);
@@ -171,8 +160,8 @@ fn run_detached_logs_follow_stop_rm() {
     assert_eq!(out.code(), 0, "{out:?}");
     assert_eq!(out.stdout, "1\n2\n3\n");
     assert!(t.elapsed() < Duration::from_secs(10));
-    assert_eq!(inspect(&d, "counter", "{{.State.Status}}"), "exited");
-    assert_eq!(inspect(&d, "counter", "{{.State.ExitCode}}"), "0");
+    assert_eq!(d.docker_inspect("counter", "{{.State.Status}}"), "exited");
+    assert_eq!(d.docker_inspect("counter", "{{.State.ExitCode}}"), "0");
     // logs of an exited container, tail and timestamps.
     assert_eq!(d.docker_ok(&["logs", "--tail", "1", "counter"]), "3");
     let ts = d.docker_ok(&["logs", "-t", "counter"]);
@@ -193,8 +182,8 @@ fn run_detached_logs_follow_stop_rm() {
     let t = Instant::now();
     assert_eq!(d.docker_ok(&["stop", "-t", "1", "sl"]), "sl");
     assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
-    assert_eq!(inspect(&d, "sl", "{{.State.Status}}"), "exited");
-    assert_eq!(inspect(&d, "sl", "{{.State.ExitCode}}"), "137");
+    assert_eq!(d.docker_inspect("sl", "{{.State.Status}}"), "exited");
+    assert_eq!(d.docker_inspect("sl", "{{.State.ExitCode}}"), "137");
     // a container that handles SIGTERM stops promptly with its own code.
     d.docker_ok(&[
         "run",
@@ -210,7 +199,7 @@ fn run_detached_logs_follow_stop_rm() {
     let t = Instant::now();
     d.docker_ok(&["stop", "trap"]);
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-    assert_eq!(inspect(&d, "trap", "{{.State.ExitCode}}"), "9");
+    assert_eq!(d.docker_inspect("trap", "{{.State.ExitCode}}"), "9");
     d.docker_ok(&["rm", "sl", "trap"]);
     assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
 }
@@ -312,7 +301,7 @@ fn attach_and_detach_with_ctrl_p_ctrl_q() {
         tmux.capture("X")
     );
     sleep(Duration::from_millis(300));
-    assert_eq!(inspect(&d, "att", "{{.State.Status}}"), "running");
+    assert_eq!(d.docker_inspect("att", "{{.State.Status}}"), "running");
     // attach to a stopped container fails
     d.docker_ok(&["rm", "-f", "att"]);
     d.docker_ok(&["create", "--name", "bb", "busybox", "true"]);
@@ -489,24 +478,24 @@ fn restart_always_keeps_restarting() {
     ]);
     assert!(
         wait_until(Duration::from_secs(8), || {
-            inspect(&d, "rr", "{{.RestartCount}}")
+            d.docker_inspect("rr", "{{.RestartCount}}")
                 .parse::<u32>()
                 .unwrap_or(0)
                 >= 2
         }),
         "RestartCount stays at {}",
-        inspect(&d, "rr", "{{.RestartCount}}")
+        d.docker_inspect("rr", "{{.RestartCount}}")
     );
     sleep(Duration::from_millis(500));
-    let st = inspect(&d, "rr", "{{.State.Status}}");
+    let st = d.docker_inspect("rr", "{{.State.Status}}");
     assert!(st == "running" || st == "restarting", "{st}");
     // stop ends the restart loop
     d.docker_ok(&["stop", "rr"]);
-    let n = inspect(&d, "rr", "{{.RestartCount}}");
+    let n = d.docker_inspect("rr", "{{.RestartCount}}");
     sleep(Duration::from_millis(1500));
-    assert_eq!(inspect(&d, "rr", "{{.State.Status}}"), "exited");
+    assert_eq!(d.docker_inspect("rr", "{{.State.Status}}"), "exited");
     assert_eq!(
-        inspect(&d, "rr", "{{.RestartCount}}"),
+        d.docker_inspect("rr", "{{.RestartCount}}"),
         n,
         "restarted after stop"
     );
@@ -529,16 +518,15 @@ fn restart_on_failure_limit() {
     ]);
     assert!(
         wait_until(Duration::from_secs(10), || {
-            inspect(&d, "rr", "{{.RestartCount}}") == "2"
-                && inspect(&d, "rr", "{{.State.Status}}") == "exited"
+            d.docker_inspect("rr", "{{.RestartCount}}") == "2"
+                && d.docker_inspect("rr", "{{.State.Status}}") == "exited"
         }),
         "{}",
-        inspect(&d, "rr", "{{.RestartCount}} {{.State.Status}}")
+        d.docker_inspect("rr", "{{.RestartCount}} {{.State.Status}}")
     );
     sleep(Duration::from_millis(1500));
     assert_eq!(
-        inspect(
-            &d,
+        d.docker_inspect(
             "rr",
             "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}"
         ),
@@ -557,7 +545,7 @@ fn restart_on_failure_limit() {
     ]);
     sleep(Duration::from_millis(1500));
     assert_eq!(
-        inspect(&d, "ok", "{{.RestartCount}} {{.State.Status}}"),
+        d.docker_inspect("ok", "{{.RestartCount}} {{.State.Status}}"),
         "0 exited"
     );
 }
@@ -566,10 +554,10 @@ fn restart_on_failure_limit() {
 fn pause_unpause_rename_inspect() {
     let d = TestBerthd::start("pause");
     d.docker_ok(&["run", "-d", "--name", "pp", "busybox", "sleep", "100"]);
-    assert_eq!(inspect(&d, "pp", "{{.State.Status}}"), "running");
+    assert_eq!(d.docker_inspect("pp", "{{.State.Status}}"), "running");
     assert_eq!(d.docker_ok(&["pause", "pp"]), "pp");
     assert_eq!(
-        inspect(&d, "pp", "{{.State.Status}} {{.State.Paused}}"),
+        d.docker_inspect("pp", "{{.State.Status}} {{.State.Paused}}"),
         "paused true"
     );
     let ps = d.docker_ok(&["ps", "--format", "{{.Status}}"]);
@@ -579,13 +567,13 @@ fn pause_unpause_rename_inspect() {
     assert!(out.stderr.contains("is paused"), "{out:?}");
     assert_eq!(d.docker_ok(&["unpause", "pp"]), "pp");
     assert_eq!(
-        inspect(&d, "pp", "{{.State.Status}} {{.State.Paused}}"),
+        d.docker_inspect("pp", "{{.State.Status}} {{.State.Paused}}"),
         "running false"
     );
     assert_eq!(d.docker_ok(&["exec", "pp", "echo", "alive"]), "alive");
 
     d.docker_ok(&["rename", "pp", "qq"]);
-    assert_eq!(inspect(&d, "qq", "{{.Name}}"), "/qq");
+    assert_eq!(d.docker_inspect("qq", "{{.Name}}"), "/qq");
     let out = d.docker(&["inspect", "pp"]);
     assert_eq!(out.code(), 1, "{out:?}");
     assert!(out.stderr.contains("No such object: pp"), "{out:?}");
@@ -600,22 +588,24 @@ fn pause_unpause_rename_inspect() {
         "{out:?}"
     );
     // inspect -f fields
-    let id = inspect(&d, "qq", "{{.Id}}");
+    let id = d.docker_inspect("qq", "{{.Id}}");
     assert_eq!(id.len(), 64);
-    assert_eq!(inspect(&d, &id[..12], "{{.Name}}"), "/qq");
+    assert_eq!(d.docker_inspect(&id[..12], "{{.Name}}"), "/qq");
     assert_eq!(
-        inspect(
-            &d,
+        d.docker_inspect(
             "qq",
             "{{.Config.Image}} {{json .Config.Cmd}} {{.HostConfig.NetworkMode}}"
         ),
         "busybox [\"sleep\",\"100\"] bridge"
     );
     assert_eq!(
-        inspect(&d, "qq", "{{.Config.Hostname}}"),
+        d.docker_inspect("qq", "{{.Config.Hostname}}"),
         id[..12].to_string()
     );
-    let pid: u32 = inspect(&d, "qq", "{{.State.Pid}}").parse().expect("pid");
+    let pid: u32 = d
+        .docker_inspect("qq", "{{.State.Pid}}")
+        .parse()
+        .expect("pid");
     assert!(PathBuf::from(format!("/proc/{pid}")).exists());
 }
 
@@ -706,322 +696,6 @@ fn rm_running_and_name_conflict() {
         "container dirs left"
     );
     assert!(d.leftovers().is_empty(), "{:?}", d.leftovers());
-}
-
-#[test]
-fn run_options_env_workdir_user_hostname_entrypoint() {
-    let d = TestBerthd::start("run-opts");
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "-e",
-                "FOO=bar",
-                "--env",
-                "X",
-                "busybox",
-                "sh",
-                "-c",
-                "echo $FOO:${X-unset}"
-            ]
-        ),
-        "bar:unset"
-    );
-    let env = run_ok(&d, &["-t", "busybox", "env"]);
-    assert!(env.contains("TERM=xterm"), "{env}");
-    let env = run_ok(&d, &["busybox", "env"]);
-    assert!(
-        env.contains("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-        "{env}"
-    );
-    assert!(
-        env.lines()
-            .any(|l| l.starts_with("HOSTNAME=") && l.len() == 21),
-        "{env}"
-    );
-    assert_eq!(run_ok(&d, &["-w", "/tmp", "busybox", "pwd"]), "/tmp");
-    assert_eq!(
-        run_ok(&d, &["-w", "/new/dir", "busybox", "pwd"]),
-        "/new/dir"
-    );
-    assert_eq!(
-        run_ok(&d, &["-u", "nobody", "busybox", "id", "-u"]),
-        "65534"
-    );
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "-u",
-                "1234:5678",
-                "busybox",
-                "sh",
-                "-c",
-                "echo $(id -u) $(id -g)"
-            ]
-        ),
-        "1234 5678"
-    );
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "--hostname",
-                "myhost",
-                "busybox",
-                "sh",
-                "-c",
-                "hostname; cat /etc/hostname"
-            ]
-        ),
-        "myhost\nmyhost"
-    );
-    let hosts = run_ok(
-        &d,
-        &["--hostname", "myhost", "busybox", "cat", "/etc/hosts"],
-    );
-    assert!(hosts.contains("127.0.0.1\tlocalhost"), "{hosts}");
-    assert_eq!(
-        run_ok(&d, &["--entrypoint", "echo", "busybox", "hello", "world"]),
-        "hello world"
-    );
-    assert_eq!(
-        run_ok(
-            &d,
-            &["--entrypoint", "/bin/sh", "busybox", "-c", "echo via-sh"]
-        ),
-        "via-sh"
-    );
-    let out = d.docker(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
-    assert_eq!(out.code(), 125, "{out:?}");
-    assert!(
-        out.stderr.contains("no matching entries in passwd file"),
-        "{out:?}"
-    );
-}
-
-#[test]
-fn run_options_readonly_memory_caps_privileged() {
-    let d = TestBerthd::start("run-sec");
-    let out = d.docker(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
-    assert_eq!(out.code(), 1, "{out:?}");
-    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "--read-only",
-                "busybox",
-                "sh",
-                "-c",
-                "echo ok > /dev/shm/f && cat /dev/shm/f"
-            ]
-        ),
-        "ok"
-    );
-    assert_eq!(
-        run_ok(&d, &["busybox", "sh", "-c", "touch /x && echo rw"]),
-        "rw"
-    );
-
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "--memory",
-                "64m",
-                "busybox",
-                "cat",
-                "/sys/fs/cgroup/memory/memory.limit_in_bytes"
-            ]
-        ),
-        "67108864"
-    );
-    let caps = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["busybox", "sh", "-c", "grep CapEff /proc/self/status"]);
-        run_ok(&d, &all)
-    };
-    assert_eq!(caps(&[]), "CapEff:\t00000000a80425fb");
-    assert_eq!(
-        caps(&["--cap-drop", "NET_RAW"]),
-        "CapEff:\t00000000a80405fb"
-    );
-    assert_eq!(caps(&["--cap-drop", "ALL"]), "CapEff:\t0000000000000000");
-    assert_eq!(
-        caps(&["--cap-add", "SYS_ADMIN"]),
-        "CapEff:\t00000000a82425fb"
-    );
-    let out = d.docker(&[
-        "run", "--rm", "busybox", "mount", "-t", "tmpfs", "t", "/mnt",
-    ]);
-    assert_ne!(out.code(), 0, "mount without privileges: {out:?}");
-    let out = d.docker(&["run", "--rm", "--cap-add", "BOGUS", "busybox", "true"]);
-    assert_eq!(out.code(), 125, "{out:?}");
-    assert!(
-        out.stderr.contains("unknown capability: \"CAP_BOGUS\""),
-        "{out:?}"
-    );
-}
-
-#[test]
-fn run_options_volumes_tmpfs_init() {
-    let d = TestBerthd::start("run-vol");
-    let host = d.dir.join("hostdir");
-    fs::create_dir_all(&host).expect("mkdir");
-    fs::write(host.join("f"), "host data\n").expect("write");
-    let bind = format!("{}:/ctr", host.display());
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "-v",
-                &bind,
-                "busybox",
-                "sh",
-                "-c",
-                "cat /ctr/f; echo back > /ctr/g"
-            ]
-        ),
-        "host data"
-    );
-    assert_eq!(
-        fs::read_to_string(host.join("g")).expect("read g"),
-        "back\n"
-    );
-    let ro = format!("{}:/ctr:ro", host.display());
-    let out = d.docker(&["run", "--rm", "-v", &ro, "busybox", "touch", "/ctr/h"]);
-    assert_eq!(out.code(), 1, "{out:?}");
-    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
-    let mnt = format!("type=bind,source={},target=/m", host.display());
-    assert_eq!(
-        run_ok(&d, &["--mount", &mnt, "busybox", "cat", "/m/f"]),
-        "host data"
-    );
-
-    run_ok(
-        &d,
-        &[
-            "-v",
-            "vol1:/data",
-            "busybox",
-            "sh",
-            "-c",
-            "echo persisted > /data/f",
-        ],
-    );
-    assert_eq!(
-        run_ok(&d, &["-v", "vol1:/data", "busybox", "cat", "/data/f"]),
-        "persisted"
-    );
-
-    let m = run_ok(
-        &d,
-        &[
-            "--tmpfs",
-            "/run/t:size=1m",
-            "busybox",
-            "sh",
-            "-c",
-            "grep ' /run/t ' /proc/mounts",
-        ],
-    );
-    assert!(m.starts_with("tmpfs /run/t tmpfs rw"), "{m}");
-    assert!(m.contains("size=1024k"), "{m}");
-
-    assert_eq!(
-        run_ok(&d, &["--init", "busybox", "cat", "/proc/1/comm"]),
-        "docker-init"
-    );
-    let out = d.docker(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 5"]);
-    assert_eq!(out.code(), 5, "{out:?}");
-    assert_eq!(run_ok(&d, &["busybox", "cat", "/proc/1/comm"]), "cat");
-    assert!(d.leftovers().is_empty(), "{:?}", d.leftovers());
-}
-
-#[test]
-fn save_load_round_trip() {
-    let d = TestBerthd::start("save-load");
-    let id = inspect(&d, "busybox", "{{.Id}}");
-    let out = d.sh("docker save busybox | docker load");
-    assert_eq!(out.code(), 0, "{out:?}");
-    assert_eq!(out.stdout.trim(), "Loaded image: busybox:latest", "{out:?}");
-    assert_eq!(inspect(&d, "busybox", "{{.Id}}"), id);
-    let tar = d.dir.join("bb.tar");
-    d.docker_ok(&["save", "-o", tar.to_str().expect("utf8"), "busybox"]);
-    d.docker_ok(&["rmi", "busybox"]);
-    let out = d.docker(&["run", "--rm", "--pull=never", "busybox", "true"]);
-    assert_eq!(out.code(), 125, "{out:?}");
-    let out = d.docker_ok(&["load", "-i", tar.to_str().expect("utf8")]);
-    assert_eq!(out, "Loaded image: busybox:latest");
-    assert_eq!(run_ok(&d, &["busybox", "echo", "back"]), "back");
-}
-
-#[test]
-fn run_privileged() {
-    let d = TestBerthd::start("run-priv");
-    let caps = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend_from_slice(&["busybox", "sh", "-c", "grep CapEff /proc/self/status"]);
-        run_ok(&d, &all)
-    };
-    let host_bnd = fs::read_to_string("/proc/self/status")
-        .expect("status")
-        .lines()
-        .find(|l| l.starts_with("CapBnd:"))
-        .expect("CapBnd")
-        .replace("CapBnd", "CapEff");
-    assert_eq!(caps(&["--privileged"]), host_bnd);
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "--privileged",
-                "busybox",
-                "sh",
-                "-c",
-                "mount -t tmpfs t /mnt && echo mounted"
-            ]
-        ),
-        "mounted"
-    );
-    assert_eq!(
-        run_ok(
-            &d,
-            &[
-                "--privileged",
-                "busybox",
-                "sh",
-                "-c",
-                "test -e /dev/kmsg && echo dev"
-            ]
-        ),
-        "dev"
-    );
-}
-
-#[test]
-fn named_volume_api() {
-    let d = TestBerthd::start("volume-api");
-    run_ok(
-        &d,
-        &[
-            "-v",
-            "vol1:/data",
-            "busybox",
-            "sh",
-            "-c",
-            "echo persisted > /data/f",
-        ],
-    );
-    assert!(d
-        .docker_ok(&["volume", "ls", "-q"])
-        .lines()
-        .any(|l| l == "vol1"));
-    assert_eq!(inspect(&d, "vol1", "{{.Name}} {{.Driver}}"), "vol1 local");
-    d.docker_ok(&["volume", "rm", "vol1"]);
-    let out = d.docker(&["volume", "inspect", "vol1"]);
-    assert_eq!(out.code(), 1, "{out:?}");
 }
 
 #[test]

@@ -146,8 +146,22 @@ pub fn create_container(
         .ok_or_else(|| anyhow::anyhow!("create returned no Id"))
 }
 
+/// IMAGE takes hyphen values so that the container's own flags pass through after it,
+/// which also lets a mistyped flag before it land there: Docker's parser stops at the
+/// first non-flag, so it reports such a word as an unknown flag, and so does berth.
+fn reject_flag_as_image(verb: &str, args: &[String]) -> Result<()> {
+    match args.first() {
+        Some(first) if first.starts_with('-') => Err(exit_with(
+            125,
+            format!("unknown flag: {first}\n\nRun 'berth {verb} --help' for more information"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `berth create`.
 pub fn create(c: &Client, a: CreateArgs) -> Result<()> {
+    reject_flag_as_image("create", &a.args)?;
     let id = create_container(c, &a.opts, &a.args, true).map_err(|e| run_error("create", e))?;
     println!("{id}");
     Ok(())
@@ -155,6 +169,7 @@ pub fn create(c: &Client, a: CreateArgs) -> Result<()> {
 
 /// `berth run`.
 pub fn run(c: &Client, a: RunArgs) -> Result<()> {
+    reject_flag_as_image("run", &a.args)?;
     run_inner(c, &a).map_err(|e| run_error("run", e))
 }
 
@@ -235,5 +250,21 @@ mod tests {
         assert_eq!(start_error_code("stat /x: no such file or directory"), 127);
         assert_eq!(start_error_code("exec /etc: permission denied"), 126);
         assert_eq!(start_error_code("something else"), 125);
+    }
+
+    #[test]
+    fn a_flag_in_the_image_position_is_an_unknown_flag() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let e = reject_flag_as_image("run", &args(&["--no-such-flag", "busybox"])).unwrap_err();
+        let s = e.downcast_ref::<StatusError>().expect("a StatusError");
+        assert_eq!(s.code, 125);
+        assert!(
+            s.message
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("unknown flag: --no-such-flag\n"),
+            "{s:?}"
+        );
+        assert!(reject_flag_as_image("run", &args(&["busybox", "ls", "-l"])).is_ok());
     }
 }
