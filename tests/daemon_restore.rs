@@ -141,3 +141,78 @@ fn restored_container_wait_and_restart_policy() {
     assert!(n >= 2, "RestartCount after restore: {n}");
     d.docker_ok(&["rm", "-f", "later", "always"]);
 }
+
+/// Sets a stored container record back to `created` (berthd must be down), as when
+/// berthd was killed after a start but before its store committed the change.
+fn rewind_to_created(d: &TestBerthd, name: &str) {
+    let store = berth_engine::store::Store::open(&d.dir.join("data/state.db")).expect("open store");
+    let mut found = false;
+    for (id, bytes) in store.all().expect("records") {
+        let mut rec: serde_json::Value = serde_json::from_slice(&bytes).expect("record JSON");
+        if rec["name"] != name {
+            continue;
+        }
+        rec["state"]["status"] = "created".into();
+        rec["state"]["pid"] = 0.into();
+        rec["state"]["started_at"] = 0.into();
+        rec["has_been_started"] = false.into();
+        store
+            .put(&id, &serde_json::to_vec(&rec).expect("encode"))
+            .expect("put");
+        found = true;
+    }
+    store.flush();
+    assert!(found, "no record named {name}");
+}
+
+/// A start whose record change was lost (berthd killed before the background commit):
+/// the shim's word wins at restore, for a container still running and for one that
+/// exited meanwhile.
+#[test]
+fn start_not_yet_committed_is_recovered_from_the_shim() {
+    let mut d = TestBerthd::start("restore-uncommitted");
+    d.docker_ok(&["run", "-d", "--name", "late", "busybox", "sleep", "100"]);
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "brief",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 3",
+    ]);
+    d.kill_daemon();
+    rewind_to_created(&d, "late");
+    rewind_to_created(&d, "brief");
+    sleep(Duration::from_secs(2));
+    d.restart_daemon();
+    assert_eq!(inspect(&d, "late", "{{.State.Status}}"), "running");
+    assert_ne!(inspect(&d, "late", "{{.State.Pid}}"), "0");
+    assert_eq!(
+        inspect(&d, "brief", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 3"
+    );
+    d.docker_ok(&["stop", "-t", "0", "late"]);
+    assert_eq!(
+        inspect(&d, "late", "{{.State.Status}} {{.State.ExitCode}}"),
+        "exited 137"
+    );
+    d.docker_ok(&["rm", "late", "brief"]);
+    assert!(d.leftovers().is_empty(), "{:?}", d.leftovers());
+}
+
+/// A removal whose record deletion was lost (berthd killed after `rm` moved the
+/// container's directory away): the record is dropped at restore and the name is free.
+#[test]
+fn removal_not_yet_committed_is_finished_at_restore() {
+    let mut d = TestBerthd::start("restore-removed");
+    let id = d.docker_ok(&["create", "--name", "gone", "busybox", "true"]);
+    d.kill_daemon();
+    std::fs::remove_dir_all(d.dir.join("data/containers").join(&id)).expect("remove dir");
+    d.restart_daemon();
+    assert_eq!(d.docker_ok(&["ps", "-aq"]), "");
+    d.docker_ok(&["create", "--name", "gone", "busybox", "true"]);
+    d.docker_ok(&["rm", "gone"]);
+    assert!(d.leftovers().is_empty(), "{:?}", d.leftovers());
+}

@@ -4,8 +4,10 @@
 //! while a commit runs goes into the next transaction. Callers never wait for the disk,
 //! so no fsync sits on the `run` hot path (redb's `Durability::Eventual` still syncs
 //! once per commit), and bursts of changes cost one commit. A berthd killed in the
-//! instant between a change and its commit loses that change; restore reconciles what
-//! the shims report, and [`Store::flush`] is called on clean shutdown.
+//! instant between a change and its commit loses that change; restore reconciles it
+//! (container/restore.rs: a live shim or an exit record makes a `created` record
+//! running or exited, a record whose directory `rm` already moved away is dropped),
+//! and [`Store::flush`] is called on clean shutdown.
 
 use std::path::Path;
 use std::sync::mpsc;
